@@ -1,0 +1,33 @@
+package dev.phiedge.agent.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.yaml.snakeyaml.nodes.Node;
+
+/**
+ * A whole, validated configuration file.
+ *
+ * @param source        the file it came from
+ * @param statsInterval how often the stats message is published
+ * @param gpio          the optional {@code gpio} section, kept as parsed YAML for the GPIO feature
+ */
+public record AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelConfig model, List<RouteConfig> routes,
+                          LimitsConfig limits, Duration statsInterval, Optional<Node> gpio) {
+
+    public static final Duration DEFAULT_STATS_INTERVAL = Duration.ofSeconds(60);
+
+    public AgentConfig {
+        routes = List.copyOf(routes);
+    }
+
+    /** {@code <topic_prefix>/<device_id>/<leaf>}: the agent's own status, stats and errors topics. */
+    public String agentTopic(String leaf) {
+        return mqtt.topicPrefix() + "/" + deviceId + "/" + leaf;
+    }
+
+    public Optional<RouteConfig> route(String name) {
+        return routes.stream().filter(r -> r.name().equals(name)).findFirst();
+    }
+}

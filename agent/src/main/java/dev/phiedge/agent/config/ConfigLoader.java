@@ -1,0 +1,347 @@
+package dev.phiedge.agent.config;
+
+import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.template.PromptTemplate;
+import dev.phiedge.agent.template.TemplateField;
+import dev.phiedge.agent.template.TemplateSyntaxException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+
+/**
+ * Reads and validates the agent's YAML configuration. It keeps going after a problem so that
+ * {@code check} lists every mistake at once, each with its file and line, rather than one per run.
+ * Relative paths are resolved against the configuration file's folder, so the agent finds its model
+ * whatever the working directory of the service manager.
+ */
+public final class ConfigLoader {
+
+    private static final byte[] GGUF_MAGIC = {'G', 'G', 'U', 'F'};
+
+    private final Path file;
+    private final Path baseDir;
+    private final List<ConfigProblem> problems = new ArrayList<>();
+
+    private ConfigLoader(Path file) {
+        this.file = file;
+        Path parent = file.toAbsolutePath().getParent();
+        this.baseDir = parent != null ? parent : Path.of(".").toAbsolutePath();
+    }
+
+    /** Loads the file; throws with every problem found when it cannot be used as it is. */
+    public static AgentConfig load(Path file) throws ConfigException {
+        return new ConfigLoader(file).read();
+    }
+
+    private AgentConfig read() throws ConfigException {
+        Node root;
+        try (InputStream in = Files.newInputStream(file);
+             Reader reader = new java.io.InputStreamReader(in, StandardCharsets.UTF_8)) {
+            LoaderOptions options = new LoaderOptions();
+            options.setAllowDuplicateKeys(true); // reported by YamlSection, with a line, instead of thrown
+            root = new Yaml(options).compose(reader);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw fail(0, "", "configuration file not found");
+        } catch (MarkedYAMLException e) {
+            int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 0;
+            throw fail(line, "", "not valid YAML: " + e.getProblem());
+        } catch (YAMLException | IOException e) {
+            throw fail(0, "", "cannot be read: " + e.getMessage());
+        }
+        if (!(root instanceof MappingNode mapping)) {
+            throw fail(root == null ? 0 : YamlSection.line(root), "", "expected a mapping with device_id, mqtt, model and routes");
+        }
+        YamlSection top = new YamlSection(file, "", mapping, problems);
+        String deviceId = top.string("device_id", true).orElse("");
+        if (top.has("device_id")) {
+            checkTopicLevel(top, "device_id", deviceId);
+        }
+        MqttConfig mqtt = top.section("mqtt", true).map(s -> mqtt(s, deviceId)).orElse(null);
+        ModelConfig model = top.section("model", true).map(this::model).orElse(null);
+        List<RouteConfig> routes = routes(top);
+        LimitsConfig limits = top.section("limits", false).map(this::limits).orElse(LimitsConfig.defaults());
+        Duration statsInterval = top.section("stats", false)
+                .map(s -> {
+                    long seconds = s.integer("interval_s", AgentConfig.DEFAULT_STATS_INTERVAL.toSeconds(), 1, 86_400);
+                    s.reportUnknownKeys();
+                    return Duration.ofSeconds(seconds);
+                })
+                .orElse(AgentConfig.DEFAULT_STATS_INTERVAL);
+        Optional<Node> gpio = top.raw("gpio");
+        top.reportUnknownKeys();
+        if (!problems.isEmpty()) {
+            problems.sort(java.util.Comparator.comparingInt(ConfigProblem::line));
+            throw new ConfigException(problems);
+        }
+        return new AgentConfig(file, deviceId, mqtt, model, routes, limits, statsInterval, gpio);
+    }
+
+    private ConfigException fail(int line, String key, String message) {
+        problems.add(new ConfigProblem(file, line, key, message));
+        return new ConfigException(problems);
+    }
+
+    private MqttConfig mqtt(YamlSection s, String deviceId) {
+        String url = s.string("url", true).orElse("");
+        boolean secure = false;
+        if (s.has("url")) {
+            try {
+                URI uri = new URI(url);
+                String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+                secure = scheme.equals("ssl") || scheme.equals("wss");
+                if (!Set.of("tcp", "ssl", "ws", "wss").contains(scheme) || uri.getHost() == null) {
+                    s.problem("url", "expected tcp://HOST:PORT, ssl://HOST:PORT, ws:// or wss://, got '" + url + "'");
+                }
+            } catch (URISyntaxException e) {
+                s.problem("url", "not a valid URL: " + e.getReason());
+            }
+        }
+        String clientId = s.string("client_id", false).orElse("edge-agent-" + deviceId);
+        if (clientId.isEmpty() || clientId.getBytes(StandardCharsets.UTF_8).length > 65535) {
+            s.problem("client_id", "must be non-empty");
+        }
+        Optional<String> username = s.string("username", false);
+        Optional<Path> passwordFile = s.string("password_file", false).map(p -> readableFile(s, "password_file", p));
+        if (passwordFile.isPresent() && username.isEmpty()) {
+            s.problem("password_file", "a password needs a username");
+        }
+        Optional<TlsConfig> tls = s.section("tls", false).map(t -> {
+            TlsConfig config = new TlsConfig(
+                    t.string("ca", false).map(p -> readableFile(t, "ca", p)),
+                    t.string("cert", false).map(p -> readableFile(t, "cert", p)),
+                    t.string("key", false).map(p -> readableFile(t, "key", p)));
+            if (config.cert().isPresent() != config.key().isPresent()) {
+                t.problem(config.cert().isPresent() ? "key" : "cert", "cert and key go together");
+            }
+            t.reportUnknownKeys();
+            return config;
+        });
+        if (tls.isPresent() && !secure && s.has("url")) {
+            s.problem("tls", "TLS is configured but the url is not ssl:// or wss://");
+        }
+        int keepalive = (int) s.integer("keepalive", MqttConfig.DEFAULT_KEEPALIVE, 0, 65_535);
+        long expiry = s.integer("session_expiry", MqttConfig.DEFAULT_SESSION_EXPIRY, 0, 4_294_967_295L);
+        String prefix = s.string("topic_prefix", false).orElse(MqttConfig.DEFAULT_TOPIC_PREFIX);
+        if (s.has("topic_prefix")) {
+            String problem = TopicFilter.topicNameProblem(prefix);
+            if (problem != null) {
+                s.problem("topic_prefix", problem);
+            }
+        }
+        long initialMs = s.integer("reconnect_initial_ms", 500, 10, 600_000);
+        long maxS = s.integer("reconnect_max_s", 60, 1, 86_400);
+        s.reportUnknownKeys();
+        return new MqttConfig(url, clientId, username, passwordFile, tls, keepalive, expiry, prefix,
+                Duration.ofMillis(initialMs), Duration.ofSeconds(maxS));
+    }
+
+    private ModelConfig model(YamlSection s) {
+        Path path = s.string("path", true).map(p -> baseDir.resolve(p).normalize()).orElse(null);
+        if (path != null) {
+            checkModelFile(s, path);
+        }
+        int context = (int) s.integer("context", ModelConfig.DEFAULT_CONTEXT, 16, 1 << 20);
+        int threads = (int) s.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
+        s.reportUnknownKeys();
+        return new ModelConfig(path, context, threads);
+    }
+
+    private void checkModelFile(YamlSection s, Path path) {
+        if (!Files.isRegularFile(path)) {
+            s.problem("path", "model file not found: " + path);
+            return;
+        }
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] magic = in.readNBytes(4);
+            if (!java.util.Arrays.equals(magic, GGUF_MAGIC)) {
+                s.problem("path", "not a GGUF model file (it does not start with 'GGUF'): " + path);
+            }
+        } catch (IOException e) {
+            s.problem("path", "model file cannot be read: " + e.getMessage());
+        }
+    }
+
+    private LimitsConfig limits(YamlSection s) {
+        int maxPayload = (int) s.integer("max_payload_bytes", LimitsConfig.DEFAULT_MAX_PAYLOAD_BYTES, 1, 256L << 20);
+        int maxDepth = (int) s.integer("max_json_depth", LimitsConfig.DEFAULT_MAX_JSON_DEPTH, 1, 1000);
+        s.reportUnknownKeys();
+        return new LimitsConfig(maxPayload, maxDepth);
+    }
+
+    private List<RouteConfig> routes(YamlSection top) {
+        List<RouteConfig> routes = new ArrayList<>();
+        Optional<List<Node>> items = top.list("routes", true);
+        if (items.isEmpty()) {
+            return routes;
+        }
+        if (items.get().isEmpty()) {
+            top.problem("routes", "at least one route is needed");
+        }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < items.get().size(); i++) {
+            Node item = items.get().get(i);
+            String path = "routes[" + i + "]";
+            if (!(item instanceof MappingNode mapping)) {
+                problems.add(new ConfigProblem(file, YamlSection.line(item), path,
+                        "expected a route (a mapping), got " + YamlSection.describe(item)));
+                continue;
+            }
+            RouteConfig route = route(new YamlSection(file, path, mapping, problems), names);
+            if (route != null) {
+                routes.add(route);
+            }
+        }
+        return routes;
+    }
+
+    /** Reads one route; returns null when a part is too broken to build it (the problems say why). */
+    private RouteConfig route(YamlSection s, Set<String> names) {
+        int before = problems.size();
+        String name = s.string("name", true).orElse("");
+        if (s.has("name") && name.isBlank()) {
+            s.problem("name", "must not be empty");
+        } else if (s.has("name") && !names.add(name)) {
+            s.problem("name", "duplicate route name '" + name + "'");
+        }
+        TopicFilter filter = s.string("subscribe", true).map(text -> {
+            TopicFilter.Parsed parsed = TopicFilter.parse(text);
+            parsed.filter().ifPresentOrElse(f -> { }, () -> s.problem("subscribe", "invalid topic filter: " + parsed.error()));
+            return parsed.filter().orElse(null);
+        }).orElse(null);
+        Task task = s.string("task", true).map(text -> {
+            try {
+                return Task.valueOf(text.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                s.problem("task", "expected classify or summarize, got '" + text + "'");
+                return null;
+            }
+        }).orElse(null);
+        List<String> labels = s.strings("labels", false).orElse(List.of());
+        if (task == Task.CLASSIFY) {
+            if (!s.has("labels")) {
+                s.problem("labels", "a classify route needs labels, e.g. labels: [normal, warning, critical]");
+            } else if (labels.size() < 2) {
+                s.problem("labels", "a classify route needs at least two labels");
+            } else if (new HashSet<>(labels).size() != labels.size() || labels.stream().anyMatch(String::isBlank)) {
+                s.problem("labels", "labels must be distinct and non-empty");
+            }
+            if (s.has("max_tokens")) {
+                s.problem("max_tokens", "max_tokens applies to summarize routes only");
+            }
+        }
+        if (task == Task.SUMMARIZE && s.has("labels")) {
+            s.problem("labels", "labels apply to classify routes only");
+        }
+        int maxTokens = (int) s.integer("max_tokens", RouteConfig.DEFAULT_MAX_TOKENS, 1, 1 << 16);
+        String system = s.string("system", false).orElse("");
+        PromptTemplate prompt = template(s, "prompt", filter);
+        PromptTemplate publish = template(s, "publish", filter);
+        if (publish != null) {
+            String literal = publish.source().replaceAll("\\{[^}]*}", "x");
+            String problem = TopicFilter.topicNameProblem(literal);
+            if (problem != null) {
+                s.problem("publish", problem);
+            }
+        }
+        int qos = (int) s.integer("qos", 1, 0, 2);
+        boolean retain = s.bool("retain", false);
+        QueueConfig queue = s.section("queue", false).map(q -> queue(q, filter)).orElse(QueueConfig.defaults());
+        s.reportUnknownKeys();
+        if (problems.size() > before || filter == null || task == null || prompt == null || publish == null) {
+            return null;
+        }
+        return new RouteConfig(name, filter, task, labels, maxTokens, system, prompt, publish, qos, retain, queue);
+    }
+
+    private PromptTemplate template(YamlSection s, String key, TopicFilter filter) {
+        Optional<String> text = s.string(key, true);
+        if (text.isEmpty()) {
+            return null;
+        }
+        try {
+            PromptTemplate template = PromptTemplate.parse(text.get());
+            for (TemplateField field : template.fields()) {
+                checkField(s, key, field, filter);
+            }
+            return template;
+        } catch (TemplateSyntaxException e) {
+            s.problem(key, e.getMessage());
+            return null;
+        }
+    }
+
+    /** A field that no event matched by the filter can have is a mistake we can see before any event. */
+    private static void checkField(YamlSection s, String key, TemplateField field, TopicFilter filter) {
+        if (field instanceof TemplateField.TopicLevel level && filter != null && !filter.levelCanExist(level.index())) {
+            s.problem(key, "{" + level.source() + "} can never exist: topics matched by '" + filter.filterProper()
+                    + "' have " + filter.levels().size() + " levels, numbered from 0");
+        }
+    }
+
+    private QueueConfig queue(YamlSection s, TopicFilter filter) {
+        QueuePolicy policy = s.string("policy", false).map(text -> {
+            try {
+                return QueuePolicy.valueOf(text.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                s.problem("policy", "expected drop_oldest, drop_newest or coalesce, got '" + text + "'");
+                return QueuePolicy.DROP_OLDEST;
+            }
+        }).orElse(QueuePolicy.DROP_OLDEST);
+        Optional<TemplateField> key = s.string("coalesce_key", false).flatMap(text -> {
+            try {
+                TemplateField field = TemplateField.parse(text.startsWith("{") && text.endsWith("}")
+                        ? text.substring(1, text.length() - 1) : text);
+                checkField(s, "coalesce_key", field, filter);
+                return Optional.of(field);
+            } catch (TemplateSyntaxException e) {
+                s.problem("coalesce_key", e.getMessage());
+                return Optional.empty();
+            }
+        });
+        if (policy == QueuePolicy.COALESCE && !s.has("coalesce_key")) {
+            s.problem("policy", "the coalesce policy needs a coalesce_key, e.g. coalesce_key: after.camera");
+        }
+        if (policy != QueuePolicy.COALESCE && s.has("coalesce_key")) {
+            s.problem("coalesce_key", "coalesce_key is used only with policy: coalesce");
+        }
+        int capacity = (int) s.integer("capacity", QueueConfig.DEFAULT_CAPACITY, 1, 1_000_000);
+        Optional<Duration> deadline = s.has("deadline_s")
+                ? Optional.of(Duration.ofSeconds(s.integer("deadline_s", 60, 1, 31_536_000)))
+                : Optional.empty();
+        s.reportUnknownKeys();
+        return new QueueConfig(policy, key, capacity, deadline);
+    }
+
+    private Path readableFile(YamlSection s, String key, String text) {
+        Path path = baseDir.resolve(text).normalize();
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            s.problem(key, "file not found or not readable: " + path);
+        }
+        return path;
+    }
+
+    private static void checkTopicLevel(YamlSection s, String key, String value) {
+        if (value.isEmpty() || value.contains("/") || value.contains("+") || value.contains("#")) {
+            s.problem(key, "must be non-empty and contain no '/', '+' or '#' (it is a topic level)");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package dev.phiedge.agent.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.template.TemplateField;
+import dev.phiedge.agent.testing.SharedData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    @TempDir
+    Path dir;
+
+    private Path write(String yaml) throws Exception {
+        Files.write(dir.resolve("model.gguf"), new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0});
+        Path file = dir.resolve("agent.yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    private List<ConfigProblem> problems(String yaml) throws Exception {
+        Path file = write(yaml);
+        return assertThrows(ConfigException.class, () -> ConfigLoader.load(file)).problems();
+    }
+
+    private static String minimal(String routeExtra) {
+        return """
+                device_id: dev-1
+                mqtt:
+                  url: tcp://127.0.0.1:1883
+                model:
+                  path: model.gguf
+                routes:
+                  - name: r
+                    subscribe: a/+/c
+                    task: classify
+                    labels: [x, y]
+                    prompt: "v {v}"
+                    publish: out/{$topic[1]}
+                """ + routeExtra;
+    }
+
+    /** Asserts that some problem sits at this line and mentions all the words. */
+    private static void assertProblem(List<ConfigProblem> problems, int line, String key, String... words) {
+        String all = problems.stream().map(ConfigProblem::toString).collect(Collectors.joining("\n"));
+        assertTrue(problems.stream().anyMatch(p -> p.line() == line && p.key().equals(key)
+                        && List.of(words).stream().allMatch(w -> p.message().contains(w))),
+                "expected a problem at line " + line + " on " + key + " mentioning " + List.of(words) + "; got:\n" + all);
+    }
+
+    @Test
+    void loadsTheDemoConfiguration() throws Exception {
+        AgentConfig config = ConfigLoader.load(SharedData.repoRoot().resolve("samples/config/demo.yaml"));
+        assertEquals("demo", config.deviceId());
+        assertEquals(512, config.model().context());
+        assertTrue(Files.isRegularFile(config.model().path()));
+        assertEquals(List.of("greenhouse-climate", "camera-events"), config.routes().stream().map(RouteConfig::name).toList());
+        RouteConfig climate = config.routes().getFirst();
+        assertEquals(Task.CLASSIFY, climate.task());
+        assertEquals(List.of("normal", "warning", "critical"), climate.labels());
+        assertEquals(1, climate.qos());
+        assertEquals(Task.SUMMARIZE, config.routes().get(1).task());
+        assertEquals(32, config.routes().get(1).maxTokens());
+        assertEquals("edge-agent/demo/status", config.agentTopic("status"));
+        assertEquals("edge-agent-demo", config.mqtt().clientId());
+    }
+
+    @Test
+    void loadsTheCommentedExample() throws Exception {
+        AgentConfig config = ConfigLoader.load(SharedData.repoRoot().resolve("samples/config/example.yaml"));
+        QueueConfig queue = config.route("camera-events").orElseThrow().queue();
+        assertEquals(QueuePolicy.COALESCE, queue.policy());
+        assertEquals(List.of("after", "camera"),
+                ((TemplateField.PayloadPath) queue.coalesceKey().orElseThrow()).segments());
+        assertEquals(Duration.ofSeconds(60), config.route("greenhouse-climate").orElseThrow().queue().deadline().orElseThrow());
+    }
+
+    @Test
+    void reportsEveryProblemOfAFileWithItsLine() throws Exception {
+        List<ConfigProblem> problems = problems("""
+                device_id: dev/1
+                mqtt:
+                  url: tcp://127.0.0.1:1883
+                  keepalive: soon
+                  colour: blue
+                model:
+                  path: missing.gguf
+                  context: 512
+                routes:
+                  - name: r1
+                    subscribe: a/#/c
+                    task: classify
+                    prompt: "v {v}"
+                    publish: out
+                  - name: r2
+                    subscribe: a/+/c
+                    task: summarise
+                    prompt: "Zone {$topic[5]} {$devic}"
+                    publish: out/#
+                    qos: 3
+                    retain: maybe
+                    labels: normal
+                    queue: {policy: coalesce, capacity: 0}
+                  - name: r1
+                    subscribe: $share//x
+                    task: classify
+                    labels: [a, a]
+                    prompt: "{unclosed"
+                    publish: out
+                """);
+        assertProblem(problems, 1, "device_id", "topic level");
+        assertProblem(problems, 4, "mqtt.keepalive", "whole number", "soon");
+        assertProblem(problems, 5, "mqtt.colour", "unknown key");
+        assertProblem(problems, 7, "model.path", "not found");
+        assertProblem(problems, 11, "routes[0].subscribe", "'#'");
+        assertProblem(problems, 10, "routes[0].labels", "needs labels");
+        assertProblem(problems, 17, "routes[1].task", "classify or summarize", "summarise");
+        assertProblem(problems, 18, "routes[1].prompt", "unknown variable");
+        assertProblem(problems, 19, "routes[1].publish", "wildcards");
+        assertProblem(problems, 20, "routes[1].qos", "between 0 and 2");
+        assertProblem(problems, 21, "routes[1].retain", "true or false");
+        assertProblem(problems, 22, "routes[1].labels", "expected a list");
+        assertProblem(problems, 23, "routes[1].queue.policy", "coalesce_key");
+        assertProblem(problems, 23, "routes[1].queue.capacity", "between 1");
+        assertProblem(problems, 25, "routes[2].subscribe", "share group");
+        assertProblem(problems, 27, "routes[2].labels", "distinct");
+        assertProblem(problems, 28, "routes[2].prompt", "unclosed");
+        assertProblem(problems, 24, "routes[2].name", "duplicate route name");
+        assertTrue(problems.stream().allMatch(p -> p.toString().startsWith(dir.resolve("agent.yaml") + ":")),
+                "every problem names the file and line: " + problems);
+    }
+
+    @Test
+    void topicLevelsThatCanNeverExistAreCaught() throws Exception {
+        List<ConfigProblem> p = problems(minimal("").replace("out/{$topic[1]}", "out/{$topic[3]}"));
+        assertProblem(p, 12, "routes[0].publish", "{$topic[3]} can never exist", "3 levels");
+        // With a trailing '#', any deeper level may exist; that is not a configuration mistake.
+        Path ok = write(minimal("").replace("a/+/c", "a/+/#").replace("out/{$topic[1]}", "out/{$topic[7]}"));
+        assertEquals(1, ConfigLoader.load(ok).routes().size());
+        // The share prefix is not part of the topic the event arrives on.
+        Path shared = write(minimal("").replace("a/+/c", "$share/fleet/a/+/c").replace("out/{$topic[1]}", "out/{$topic[2]}"));
+        assertTrue(ConfigLoader.load(shared).routes().getFirst().subscribe().isShared());
+        List<ConfigProblem> sharedTooDeep = problems(minimal("").replace("a/+/c", "$share/fleet/a/+/c")
+                .replace("out/{$topic[1]}", "out/{$topic[3]}"));
+        assertProblem(sharedTooDeep, 12, "routes[0].publish", "can never exist");
+    }
+
+    @Test
+    void typesOfWholeSectionsAndYamlSyntax() throws Exception {
+        assertProblem(problems("device_id: d\nmqtt: tcp://x\nmodel: {path: model.gguf}\nroutes: []\n"),
+                2, "mqtt", "expected a mapping");
+        assertProblem(problems("device_id: d\nmqtt: {url: tcp://x:1}\nmodel: {path: model.gguf}\nroutes: []\n"),
+                4, "routes", "at least one route");
+        assertProblem(problems("device_id: d\nmqtt: {url: tcp://x:1\nmodel: x\n"), 3, "", "not valid YAML");
+        assertProblem(problems("device_id: d\nmqtt: {url: 'http://x'}\nmodel: {path: model.gguf}\nroutes: []\n"),
+                2, "mqtt.url", "tcp://");
+        assertProblem(problems(minimal("    max_tokens: 10\n")), 13, "routes[0].max_tokens", "summarize routes only");
+        assertProblem(problems(minimal("    queue: {policy: drop_oldest, coalesce_key: $nope}\n")),
+                13, "routes[0].queue.coalesce_key", "unknown variable");
+    }
+
+    @Test
+    void modelFileMustBeGguf() throws Exception {
+        Path file = write(minimal(""));
+        Files.writeString(dir.resolve("model.gguf"), "not a model");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file));
+        assertProblem(e.problems(), 5, "model.path", "not a GGUF");
+    }
+
+    @Test
+    void secretsAndTlsFilesAreCheckedWithoutReadingThemIntoMessages() throws Exception {
+        Files.writeString(dir.resolve("pw"), "s3cret-value\n");
+        List<ConfigProblem> p = problems(minimal("").replace("  url: tcp://127.0.0.1:1883\n",
+                "  url: tcp://127.0.0.1:1883\n  password_file: pw\n  tls: {ca: nope.pem}\n"));
+        assertProblem(p, 4, "mqtt.password_file", "needs a username");
+        assertProblem(p, 5, "mqtt.tls.ca", "not found");
+        assertProblem(p, 5, "mqtt.tls", "not ssl://");
+        assertFalse(p.toString().contains("s3cret"), "a problem must never show the password");
+    }
+
+    @Test
+    void defaultsAreFilledIn() throws Exception {
+        AgentConfig config = ConfigLoader.load(write(minimal("")));
+        RouteConfig route = config.routes().getFirst();
+        assertEquals(QueueConfig.defaults(), route.queue());
+        assertEquals(1, route.qos());
+        assertFalse(route.retain());
+        assertEquals(LimitsConfig.defaults(), config.limits());
+        assertEquals(MqttConfig.DEFAULT_SESSION_EXPIRY, config.mqtt().sessionExpirySeconds());
+        assertEquals(TopicFilter.of("a/+/c"), route.subscribe());
+    }
+}
