@@ -1,0 +1,108 @@
+package dev.phiedge.runtime.tensor;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Objects;
+
+/**
+ * Shape checks and row addressing shared by the per-type tensors. Subclasses supply three kernels over
+ * one row starting at byte {@code off} of {@link #data}: the fast {@link #dotRow}, the scalar
+ * {@link #dotRowScalar} (the tests' ground truth) and {@link #dequantizeRowAt}. Arguments are checked
+ * here once per call, so the kernels do no checks of their own beyond the JVM's (hoisted) ones.
+ */
+abstract class AbstractWeightTensor implements WeightTensor {
+
+    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    final GgmlType type;
+    final MemorySegment data;
+    final int rows;
+    final int cols;
+    final long rowBytes;
+    /** Blocks per row. */
+    final int blocks;
+
+    AbstractWeightTensor(GgmlType type, MemorySegment data, int rows, int cols) {
+        Objects.requireNonNull(data, "data");
+        if (rows <= 0 || cols <= 0) {
+            throw new IllegalArgumentException(type + " tensor: dimensions must be positive, got " + rows + " x " + cols);
+        }
+        if (cols % type.blockSize() != 0) {
+            throw new IllegalArgumentException(type + " tensor: row length " + cols + " is not a multiple of the block size " + type.blockSize());
+        }
+        this.type = type;
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = cols / type.blockSize();
+        this.rowBytes = (long) blocks * type.blockBytes();
+        long expected = Math.multiplyExact(rowBytes, (long) rows);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException(type + " tensor " + rows + " x " + cols + " needs " + expected
+                    + " bytes (" + rowBytes + " per row), but the segment has " + data.byteSize());
+        }
+    }
+
+    @Override public final GgmlType type() { return type; }
+    @Override public final int rows() { return rows; }
+    @Override public final int cols() { return cols; }
+    @Override public final MemorySegment data() { return data; }
+    @Override public final long rowBytes() { return rowBytes; }
+
+    @Override
+    public final float dot(int row, float[] x, int xOffset) {
+        Objects.checkIndex(row, rows);
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        return dotRow(row * rowBytes, x, xOffset);
+    }
+
+    /** The scalar kernel: slow, simple, and the reference the fast kernel is tested against. */
+    public final float dotScalar(int row, float[] x, int xOffset) {
+        Objects.checkIndex(row, rows);
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        return dotRowScalar(row * rowBytes, x, xOffset);
+    }
+
+    @Override
+    public final void dequantizeRow(int row, float[] out, int outOffset) {
+        Objects.checkIndex(row, rows);
+        Objects.checkFromIndexSize(outOffset, cols, out.length);
+        dequantizeRowAt(row * rowBytes, out, outOffset);
+    }
+
+    @Override
+    public final void matVec(float[] x, int xOffset, float[] out, int outOffset, int rowStart, int rowEnd) {
+        Objects.checkFromToIndex(rowStart, rowEnd, rows);
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        Objects.checkFromToIndex(outOffset + rowStart, outOffset + rowEnd, out.length);
+        long off = rowStart * rowBytes;
+        for (int r = rowStart; r < rowEnd; r++, off += rowBytes) {
+            out[outOffset + r] = dotRow(off, x, xOffset);
+        }
+    }
+
+    /** Fast dot of the row at byte {@code off}; by default the scalar kernel. */
+    float dotRow(long off, float[] x, int xOffset) {
+        return dotRowScalar(off, x, xOffset);
+    }
+
+    abstract float dotRowScalar(long off, float[] x, int xOffset);
+
+    abstract void dequantizeRowAt(long off, float[] out, int outOffset);
+
+    /** The fp16 at byte {@code off} of {@code seg}. */
+    static float fp16(MemorySegment seg, long off) {
+        return Float.float16ToFloat(seg.get(LE_SHORT, off));
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[" + rows + " x " + cols + ", " + data.byteSize() + " bytes]";
+    }
+}

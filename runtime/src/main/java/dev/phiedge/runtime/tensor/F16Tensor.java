@@ -1,0 +1,29 @@
+package dev.phiedge.runtime.tensor;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+
+/** F16 weights: IEEE 754 binary16 (ggml_fp16_t), 2 little-endian bytes per value, no blocks. */
+public final class F16Tensor extends AbstractWeightTensor {
+
+    public F16Tensor(MemorySegment data, int rows, int cols) {
+        super(GgmlType.F16, data, rows, cols);
+    }
+
+    @Override
+    float dotRowScalar(long off, float[] x, int xOffset) {
+        float sum = 0f;
+        for (int k = 0; k < cols; k++) {
+            sum += fp16(data, off + 2L * k) * x[xOffset + k];
+        }
+        return sum;
+    }
+
+    @Override
+    void dequantizeRowAt(long off, float[] out, int outOffset) {
+        for (int k = 0; k < cols; k++) {
+            out[outOffset + k] = fp16(data, off + 2L * k);
+        }
+    }
+}

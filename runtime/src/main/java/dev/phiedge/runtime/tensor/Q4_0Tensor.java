@@ -1,0 +1,52 @@
+package dev.phiedge.runtime.tensor;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q4_0 weights. ggml-common.h:
+ * <pre>
+ * #define QK4_0 32
+ * typedef struct {
+ *     ggml_half d;           // delta
+ *     uint8_t qs[QK4_0 / 2]; // nibbles / quants
+ * } block_q4_0;              // 18 bytes
+ * </pre>
+ * Byte {@code j} (0..15) holds weight {@code j} in its low nibble and weight {@code j + 16} in its high
+ * nibble; weight = {@code (nibble - 8) * d} (dequantize_row_q4_0).
+ */
+public final class Q4_0Tensor extends AbstractWeightTensor {
+    static final int BLOCK_BYTES = 18;
+
+    public Q4_0Tensor(MemorySegment data, int rows, int cols) {
+        super(GgmlType.Q4_0, data, rows, cols);
+    }
+
+    @Override
+    float dotRowScalar(long off, float[] x, int xOffset) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 32) {
+            float d = fp16(data, off);
+            float s = 0f;
+            for (int j = 0; j < 16; j++) {
+                int q = data.get(BYTE, off + 2 + j) & 0xFF;
+                s += ((q & 0x0F) - 8) * x[xOffset + j] + ((q >>> 4) - 8) * x[xOffset + j + 16];
+            }
+            sum += d * s;
+        }
+        return sum;
+    }
+
+    @Override
+    void dequantizeRowAt(long off, float[] out, int outOffset) {
+        for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 32) {
+            float d = fp16(data, off);
+            for (int j = 0; j < 16; j++) {
+                int q = data.get(BYTE, off + 2 + j) & 0xFF;
+                out[outOffset + j] = ((q & 0x0F) - 8) * d;
+                out[outOffset + j + 16] = ((q >>> 4) - 8) * d;
+            }
+        }
+    }
+}

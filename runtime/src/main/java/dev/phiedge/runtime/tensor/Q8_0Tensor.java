@@ -1,0 +1,48 @@
+package dev.phiedge.runtime.tensor;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q8_0 weights. ggml-common.h:
+ * <pre>
+ * #define QK8_0 32
+ * typedef struct {
+ *     ggml_half d;       // delta
+ *     int8_t  qs[QK8_0]; // quants
+ * } block_q8_0;          // 34 bytes
+ * </pre>
+ * Weight {@code j} of a block is {@code qs[j] * d}.
+ */
+public final class Q8_0Tensor extends AbstractWeightTensor {
+    static final int BLOCK_BYTES = 34;
+
+    public Q8_0Tensor(MemorySegment data, int rows, int cols) {
+        super(GgmlType.Q8_0, data, rows, cols);
+    }
+
+    @Override
+    float dotRowScalar(long off, float[] x, int xOffset) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 32) {
+            float d = fp16(data, off);
+            float s = 0f;
+            for (int j = 0; j < 32; j++) {
+                s += data.get(BYTE, off + 2 + j) * x[xOffset + j];
+            }
+            sum += d * s;
+        }
+        return sum;
+    }
+
+    @Override
+    void dequantizeRowAt(long off, float[] out, int outOffset) {
+        for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 32) {
+            float d = fp16(data, off);
+            for (int j = 0; j < 32; j++) {
+                out[outOffset + j] = data.get(BYTE, off + 2 + j) * d;
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.phiedge.runtime.tensor;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A {@code rows x cols} weight matrix in one ggml type, backed by a {@link MemorySegment} (normally a
+ * slice of the mapped GGUF file: never copied). Row {@code r} occupies bytes
+ * {@code [r*rowBytes, (r+1)*rowBytes)}, where {@code rowBytes = cols / blockSize * blockBytes}.
+ *
+ * <p>In GGUF terms {@code cols} is {@code ne[0]} (the contiguous dimension) and {@code rows} is the
+ * product of the other dimensions. The activations are plain {@code float[]}; {@link #dot} is the fast
+ * kernel (Vector API where the type has one), and every implementation also keeps its scalar kernel as
+ * {@code dotScalar}, the ground truth of the tests.
+ */
+public interface WeightTensor {
+
+    GgmlType type();
+
+    int rows();
+
+    int cols();
+
+    /** The weights, exactly {@code rows * rowBytes} bytes. */
+    MemorySegment data();
+
+    /** Bytes of one row. */
+    default long rowBytes() {
+        return type().bytesFor(cols());
+    }
+
+    /** {@code sum_k w[row][k] * x[xOffset + k]} for {@code k} in {@code [0, cols)}. */
+    float dot(int row, float[] x, int xOffset);
+
+    /** Writes the {@code cols} weights of {@code row} as floats to {@code out[outOffset ...]}. */
+    void dequantizeRow(int row, float[] out, int outOffset);
+
+    /** {@code out[outOffset + r] = dot(r, x, xOffset)} for {@code r} in {@code [rowStart, rowEnd)}. */
+    default void matVec(float[] x, int xOffset, float[] out, int outOffset, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            out[outOffset + r] = dot(r, x, xOffset);
+        }
+    }
+
+    /** {@link #matVec(float[], int, float[], int, int, int)} over every row. */
+    default void matVec(float[] x, int xOffset, float[] out, int outOffset) {
+        matVec(x, xOffset, out, outOffset, 0, rows());
+    }
+
+    /**
+     * The tensor class for {@code type}.
+     *
+     * @throws IllegalArgumentException for a type without kernels, non-positive dimensions, a row length
+     *                                  that is not a whole number of blocks, or a segment whose size is
+     *                                  not exactly {@code rows * rowBytes}
+     */
+    static WeightTensor of(GgmlType type, MemorySegment data, int rows, int cols) {
+        if (type == null) throw new IllegalArgumentException("tensor type is null");
+        return switch (type) {
+            case F32 -> new F32Tensor(data, rows, cols);
+            case F16 -> new F16Tensor(data, rows, cols);
+            case BF16 -> new BF16Tensor(data, rows, cols);
+            case Q4_0 -> new Q4_0Tensor(data, rows, cols);
+            case Q4_1 -> new Q4_1Tensor(data, rows, cols);
+            case Q5_0 -> new Q5_0Tensor(data, rows, cols);
+            case Q5_1 -> new Q5_1Tensor(data, rows, cols);
+            case Q8_0 -> new Q8_0Tensor(data, rows, cols);
+            case Q4_K -> new Q4KTensor(data, rows, cols);
+            case Q5_K -> new Q5KTensor(data, rows, cols);
+            case Q6_K -> new Q6KTensor(data, rows, cols);
+            default -> throw new IllegalArgumentException("tensor type " + type + " is not supported (supported: "
+                    + "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)");
+        };
+    }
+}
