@@ -141,22 +141,33 @@ public final class Vocabulary {
             throw new IllegalArgumentException(f.path() + ": no tokenizer.ggml.tokens (the file has no vocabulary)");
         }
         try {
-            return new Vocabulary(generalName,
-                    f.getStringArray("tokenizer.ggml.tokens"),
+            String[] tokens = f.getStringArray("tokenizer.ggml.tokens");
+            int n = tokens.length;
+            return new Vocabulary(generalName, tokens,
                     f.has("tokenizer.ggml.scores") ? f.getFloatArray("tokenizer.ggml.scores") : null,
                     f.has("tokenizer.ggml.token_type") ? f.getIntArray("tokenizer.ggml.token_type") : null,
-                    f.getInt("tokenizer.ggml.bos_token_id", 1),
-                    f.getInt("tokenizer.ggml.eos_token_id", 2),
-                    f.getInt("tokenizer.ggml.unknown_token_id", 0),
-                    f.getInt("tokenizer.ggml.padding_token_id", -1),
-                    f.getInt("tokenizer.ggml.eot_token_id", -1),
-                    f.getInt("tokenizer.ggml.eom_token_id", -1),
+                    tokenId(f, "tokenizer.ggml.bos_token_id", 1, n),
+                    tokenId(f, "tokenizer.ggml.eos_token_id", 2, n),
+                    tokenId(f, "tokenizer.ggml.unknown_token_id", 0, n),
+                    tokenId(f, "tokenizer.ggml.padding_token_id", -1, n),
+                    tokenId(f, "tokenizer.ggml.eot_token_id", -1, n),
+                    tokenId(f, "tokenizer.ggml.eom_token_id", -1, n),
                     f.getBoolean("tokenizer.ggml.add_bos_token", true),
                     f.getBoolean("tokenizer.ggml.add_eos_token", false),
                     f.getBoolean("tokenizer.ggml.add_space_prefix", true));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(f.path() + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A special-token id from metadata (uint32). As in llama.cpp, a value outside the vocabulary (e.g.
+     * 0xFFFFFFFF, "none") leaves the default in place.
+     */
+    private static int tokenId(GgufFile f, String key, int fallback, int n) {
+        if (!f.has(key)) return fallback;
+        long v = f.getLong(key);
+        return v >= 0 && v < n ? (int) v : fallback;
     }
 
     /**
