@@ -1,0 +1,326 @@
+package dev.phiedge.agent.mqtt;
+
+import dev.phiedge.agent.config.MqttConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.eclipse.paho.mqttv5.client.DisconnectedBufferOptions;
+import org.eclipse.paho.mqttv5.client.IMqttToken;
+import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
+import org.eclipse.paho.mqttv5.client.MqttCallback;
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttException;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.eclipse.paho.mqttv5.common.MqttSubscription;
+import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.tinylog.Logger;
+
+/**
+ * The agent's only contact with Paho (MQTT v5). It owns the session rules the daemon depends on:
+ * <ul>
+ *   <li>a persistent session (clean start off, session expiry set), so QoS 1 events published while the
+ *       agent was away are delivered when it returns;</li>
+ *   <li>its own reconnect loop with capped exponential backoff, which resubscribes every route after each
+ *       connect (Paho's automatic reconnect does not resubscribe, and a broker that lost its state would
+ *       leave the agent deaf);</li>
+ *   <li>a retained {@code online} on the status topic after each connect, and a Last Will that sets
+ *       {@code offline} if the device vanishes;</li>
+ *   <li>{@code messageArrived} only copies the message and hands it to the listener, which must not block:
+ *       Paho acknowledges QoS 1 and reads the socket on that thread.</li>
+ * </ul>
+ */
+public final class MqttConnection implements MessageSink, AutoCloseable {
+
+    /** A filter to subscribe to after every connect. */
+    public record Subscription(TopicFilter filter, int qos) {}
+
+    private static final long OPERATION_TIMEOUT_MS = 10_000;
+    private static final long MAX_INFLIGHT_WAIT_MS = 30_000;
+    private static final int REASON_CODE_MAX_INFLIGHT = 32202;
+
+    private final MqttConfig config;
+    private final String statusTopic;
+    private final List<Subscription> subscriptions;
+    private final Consumer<InboundMessage> listener;
+    private final MqttAsyncClient client;
+    private final MqttConnectionOptions options;
+    private final ReconnectBackoff backoff;
+    private final ScheduledExecutorService reconnector;
+    private final AtomicBoolean attemptScheduled = new AtomicBoolean();
+    private final AtomicReference<CountDownLatch> connectedLatch = new AtomicReference<>(new CountDownLatch(1));
+    private final AtomicInteger connects = new AtomicInteger();
+    private final AtomicLong publishFailures = new AtomicLong();
+    private volatile boolean closed;
+
+    public MqttConnection(MqttConfig config, String statusTopic, List<Subscription> subscriptions,
+                          Consumer<InboundMessage> listener) throws MqttSetupException {
+        this.config = config;
+        this.statusTopic = statusTopic;
+        this.subscriptions = List.copyOf(subscriptions);
+        this.listener = listener;
+        this.backoff = new ReconnectBackoff(config.reconnectInitial(), config.reconnectMax());
+        this.options = options(config, statusTopic);
+        try {
+            // In-memory persistence: Paho's default writes files into the working directory.
+            this.client = new MqttAsyncClient(config.url(), config.clientId(), new MemoryPersistence());
+        } catch (MqttException e) {
+            throw new MqttSetupException("cannot create an MQTT client for " + config.url() + ": " + e.getMessage(), e);
+        }
+        DisconnectedBufferOptions buffer = new DisconnectedBufferOptions();
+        buffer.setBufferEnabled(true); // results computed while the broker is away are sent when it returns
+        buffer.setBufferSize(1000);
+        buffer.setDeleteOldestMessages(true);
+        buffer.setPersistBuffer(false);
+        client.setBufferOpts(buffer);
+        client.setCallback(new Callback());
+        this.reconnector = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "mqtt-reconnect");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private static MqttConnectionOptions options(MqttConfig config, String statusTopic) throws MqttSetupException {
+        MqttConnectionOptions o = new MqttConnectionOptions();
+        o.setCleanStart(false);
+        o.setSessionExpiryInterval(config.sessionExpirySeconds());
+        o.setKeepAliveInterval(config.keepaliveSeconds());
+        o.setConnectionTimeout((int) (OPERATION_TIMEOUT_MS / 1000));
+        o.setAutomaticReconnect(false);
+        o.setWill(statusTopic, new MqttMessage("offline".getBytes(StandardCharsets.UTF_8), 1, true, null));
+        config.username().ifPresent(o::setUserName);
+        if (config.passwordFile().isPresent()) {
+            try {
+                String password = Files.readString(config.passwordFile().get()).strip();
+                o.setPassword(password.getBytes(StandardCharsets.UTF_8));
+            } catch (java.io.IOException e) {
+                throw new MqttSetupException("cannot read the password file " + config.passwordFile().get()
+                        + ": " + e.getClass().getSimpleName(), e);
+            }
+        }
+        if (config.tls().isPresent()) {
+            try {
+                o.setSocketFactory(PemTls.socketFactory(config.tls().get()));
+            } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+                throw new MqttSetupException("cannot set up TLS: " + e.getMessage(), e);
+            }
+        }
+        return o;
+    }
+
+    /** Starts connecting in the background; a broker that is down at boot is retried, never fatal. */
+    public void start() {
+        scheduleAttempt(Duration.ZERO);
+    }
+
+    public boolean isConnected() {
+        return client.isConnected();
+    }
+
+    /** Waits until connected (and subscribed) or the time is up. */
+    public boolean awaitConnected(Duration timeout) throws InterruptedException {
+        return isConnected() || connectedLatch.get().await(timeout.toMillis(), TimeUnit.MILLISECONDS) && isConnected();
+    }
+
+    /** How many times a connection was made and the routes subscribed; it grows with each reconnect. */
+    public int connectCount() {
+        return connects.get();
+    }
+
+    /** Publishes that failed for good (not the ones buffered while disconnected). */
+    public long publishFailures() {
+        return publishFailures.get();
+    }
+
+    private void scheduleAttempt(Duration delay) {
+        if (closed || !attemptScheduled.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            reconnector.schedule(this::attempt, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            attemptScheduled.set(false); // closing
+        }
+    }
+
+    private void attempt() {
+        attemptScheduled.set(false);
+        if (closed || client.isConnected()) {
+            return;
+        }
+        try {
+            IMqttToken connect = client.connect(options);
+            connect.waitForCompletion(OPERATION_TIMEOUT_MS);
+            subscribeAll();
+            client.publish(statusTopic, new MqttMessage("online".getBytes(StandardCharsets.UTF_8), 1, true, null));
+            backoff.reset();
+            connects.incrementAndGet();
+            Logger.info("Connected to {} as {} (session present: {}); subscribed {} route filter(s)",
+                    config.url(), config.clientId(), connect.getSessionPresent(), subscriptions.size());
+            connectedLatch.get().countDown();
+        } catch (MqttException e) {
+            Duration delay = backoff.nextDelay();
+            Logger.warn("MQTT connection to {} failed: {}; retrying in {} ms", config.url(), describe(e), delay.toMillis());
+            if (client.isConnected()) {
+                try {
+                    client.disconnect(OPERATION_TIMEOUT_MS); // half set up (e.g. subscribe refused): start over
+                } catch (MqttException ignored) {
+                    // the next attempt finds it disconnected either way
+                }
+            }
+            scheduleAttempt(delay);
+        }
+    }
+
+    private void subscribeAll() throws MqttException {
+        MqttSubscription[] subs = new MqttSubscription[subscriptions.size()];
+        for (int i = 0; i < subs.length; i++) {
+            Subscription s = subscriptions.get(i);
+            MqttSubscription sub = new MqttSubscription(s.filter().text(), s.qos());
+            // Never consume our own results (a route's filter may match its publish topic); the broker
+            // refuses No Local on shared subscriptions, so those are left as they are.
+            sub.setNoLocal(!s.filter().isShared());
+            // Retained messages only when the subscription is new, so resubscribing replays nothing.
+            sub.setRetainHandling(1);
+            subs[i] = sub;
+        }
+        if (subs.length == 0) {
+            return;
+        }
+        IMqttToken token = client.subscribe(subs);
+        token.waitForCompletion(OPERATION_TIMEOUT_MS);
+        int[] codes = token.getReasonCodes();
+        for (int i = 0; codes != null && i < codes.length && i < subs.length; i++) {
+            if (codes[i] >= 0x80) {
+                Logger.error("The broker refused the subscription to '{}' (reason code 0x{})", subs[i].getTopic(),
+                        Integer.toHexString(codes[i]));
+            }
+        }
+    }
+
+    /**
+     * Publishes from the calling thread (the worker, or the housekeeping thread), never Paho's. While
+     * disconnected, messages go to Paho's bounded buffer and are sent after the next connect.
+     */
+    @Override
+    public void publish(OutboundMessage message) {
+        MqttProperties properties = new MqttProperties();
+        message.correlationData().ifPresent(properties::setCorrelationData);
+        MqttMessage mqtt = new MqttMessage(message.payload(), message.qos(), message.retain(), properties);
+        long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_INFLIGHT_WAIT_MS);
+        while (!closed || message.topic().equals(statusTopic)) {
+            try {
+                client.publish(message.topic(), mqtt);
+                return;
+            } catch (MqttException e) {
+                // The broker's receive maximum caps unacknowledged QoS 1/2 publishes: wait for acks.
+                if (e.getReasonCode() == REASON_CODE_MAX_INFLIGHT && System.nanoTime() < giveUp) {
+                    try {
+                        Thread.sleep(5);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                    continue;
+                }
+                Logger.warn("Publish to '{}' failed: {}", message.topic(), describe(e));
+                break;
+            }
+        }
+        publishFailures.incrementAndGet();
+    }
+
+    /** Publishes {@code offline} (retained), then disconnects cleanly so the broker does not fire the Will. */
+    @Override
+    public void close() {
+        closed = true;
+        reconnector.shutdownNow();
+        try {
+            if (client.isConnected()) {
+                client.publish(statusTopic, new MqttMessage("offline".getBytes(StandardCharsets.UTF_8), 1, true, null))
+                        .waitForCompletion(OPERATION_TIMEOUT_MS);
+                client.disconnect(OPERATION_TIMEOUT_MS).waitForCompletion(OPERATION_TIMEOUT_MS);
+            }
+        } catch (MqttException e) {
+            Logger.warn("Clean disconnect failed ({}); the broker will publish the Last Will instead", describe(e));
+        } finally {
+            try {
+                client.close(true);
+            } catch (MqttException e) {
+                Logger.debug("Closing the MQTT client: {}", describe(e));
+            }
+        }
+    }
+
+    private static String describe(MqttException e) {
+        String message = e.getMessage();
+        Throwable cause = e.getCause();
+        return (message == null ? "error" : message) + " (code " + e.getReasonCode() + ")"
+                + (cause != null ? ": " + cause.getClass().getSimpleName() + " " + Optional.ofNullable(cause.getMessage()).orElse("") : "");
+    }
+
+    private final class Callback implements MqttCallback {
+        @Override
+        public void messageArrived(String topic, MqttMessage message) {
+            long now = System.nanoTime();
+            try {
+                MqttProperties p = message.getProperties();
+                InboundMessage inbound = new InboundMessage(topic, message.getPayload(), message.getQos(), message.isRetained(),
+                        Optional.ofNullable(p == null ? null : p.getResponseTopic()),
+                        Optional.ofNullable(p == null ? null : p.getCorrelationData()),
+                        Optional.ofNullable(p == null ? null : p.getMessageExpiryInterval()),
+                        now);
+                listener.accept(inbound);
+            } catch (RuntimeException e) {
+                // An exception thrown back to Paho would drop the connection; one bad event must not.
+                Logger.error(e, "Intake failed for a message on '{}'", topic);
+            }
+        }
+
+        @Override
+        public void disconnected(MqttDisconnectResponse response) {
+            if (closed) {
+                return;
+            }
+            connectedLatch.set(new CountDownLatch(1));
+            Duration delay = backoff.nextDelay();
+            Logger.warn("Disconnected from {}: {}; reconnecting in {} ms", config.url(),
+                    response.getReasonString() != null ? response.getReasonString() : String.valueOf(response.getException()),
+                    delay.toMillis());
+            scheduleAttempt(delay);
+        }
+
+        @Override
+        public void mqttErrorOccurred(MqttException exception) {
+            Logger.warn("MQTT error: {}", describe(exception));
+        }
+
+        @Override
+        public void deliveryComplete(IMqttToken token) {
+            // Nothing to do: QoS 1 delivery is Paho's concern; failures surface through publish().
+        }
+
+        @Override
+        public void connectComplete(boolean reconnect, String serverUri) {
+            // Subscriptions and the online status are handled in attempt(), in order.
+        }
+
+        @Override
+        public void authPacketArrived(int reasonCode, MqttProperties properties) {
+            // Enhanced authentication is not used.
+        }
+    }
+}

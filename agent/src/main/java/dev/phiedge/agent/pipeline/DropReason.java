@@ -1,0 +1,17 @@
+package dev.phiedge.agent.pipeline;
+
+/** Why an accepted event was never answered. Every drop is counted under one of these. */
+public enum DropReason {
+    /** Evicted or refused because its route's lane was full (drop_oldest / drop_newest). */
+    QUEUE_FULL,
+    /** Replaced by a newer event with the same coalesce key. */
+    COALESCED,
+    /** Waited past its deadline (route deadline_s or MQTT v5 message expiry). */
+    EXPIRED,
+    /** Still waiting when the agent shut down. */
+    SHUTDOWN;
+
+    public String wireName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,41 @@
+package dev.phiedge.agent.pipeline;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.mqtt.OutboundMessage;
+import java.util.Optional;
+import org.tinylog.Logger;
+
+/**
+ * Publishes each rejected event on {@code <topic_prefix>/<device_id>/errors} with its topic and reason,
+ * and counts it. The payload itself is never echoed: it may be huge, binary or private.
+ */
+public final class ErrorReporter {
+
+    private final String deviceId;
+    private final String errorsTopic;
+    private final AgentStats stats;
+    private final Outbox outbox;
+
+    public ErrorReporter(String deviceId, String errorsTopic, AgentStats stats, Outbox outbox) {
+        this.deviceId = deviceId;
+        this.errorsTopic = errorsTopic;
+        this.stats = stats;
+        this.outbox = outbox;
+    }
+
+    public void report(String sourceTopic, Optional<String> route, RejectReason reason, String detail,
+                       Optional<String> eventId) {
+        stats.rejected(reason);
+        // Debug, not warn: a misbehaving publisher could otherwise fill a device's log; stats count them.
+        Logger.debug("Rejected event on '{}' ({}): {}", sourceTopic, reason.wireName(), detail);
+        ObjectNode json = JsonText.object();
+        json.put("device", deviceId);
+        json.put("source_topic", sourceTopic);
+        route.ifPresent(r -> json.put("route", r));
+        eventId.ifPresent(id -> json.put("event_id", id));
+        json.put("reason", reason.wireName());
+        json.put("detail", detail);
+        json.put("ts", JsonText.now());
+        outbox.offer(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));
+    }
+}

@@ -1,0 +1,8 @@
+package dev.phiedge.agent.pipeline;
+
+/** What one inference produced, with the token counts that stats and results report. */
+public sealed interface InferenceOutcome permits ClassifyOutcome, SummaryOutcome {
+    int promptTokens();
+
+    int generatedTokens();
+}

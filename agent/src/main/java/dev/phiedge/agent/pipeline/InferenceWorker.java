@@ -1,0 +1,80 @@
+package dev.phiedge.agent.pipeline;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.tinylog.Logger;
+
+/**
+ * The single thread that owns the model: it takes events one at a time (the runtime uses every core
+ * for one inference, so a second worker would only thrash), runs them and publishes the answers.
+ */
+public final class InferenceWorker implements AutoCloseable {
+
+    private final EventQueue queue;
+    private final InferenceBackend backend;
+    private final ResultPublisher results;
+    private final ErrorReporter errors;
+    private final AgentStats stats;
+    private final Thread thread;
+    private volatile boolean stopping;
+
+    public InferenceWorker(EventQueue queue, InferenceBackend backend, ResultPublisher results, ErrorReporter errors,
+                           AgentStats stats) {
+        this.queue = queue;
+        this.backend = backend;
+        this.results = results;
+        this.errors = errors;
+        this.stats = stats;
+        this.thread = Thread.ofPlatform().name("inference-worker").unstarted(this::run);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    private void run() {
+        while (!stopping) {
+            try {
+                queue.take(200, TimeUnit.MILLISECONDS).ifPresent(this::process);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** Runs one event and publishes its result or its error; returns the result when there is one. */
+    public Optional<ObjectNode> process(Event event) {
+        long started = System.nanoTime();
+        long queuedMs = TimeUnit.NANOSECONDS.toMillis(started - event.receivedNanos());
+        try {
+            InferenceOutcome outcome = switch (event.route().task()) {
+                case CLASSIFY -> backend.classify(event.route().name(), event.route().system(), event.userPrompt(),
+                        event.route().labels());
+                case SUMMARIZE -> backend.summarize(event.route().name(), event.route().system(), event.userPrompt(),
+                        event.route().maxTokens());
+            };
+            long inferenceNanos = System.nanoTime() - started;
+            long inferenceMs = TimeUnit.NANOSECONDS.toMillis(inferenceNanos);
+            ObjectNode result = results.result(event, outcome, queuedMs, inferenceMs);
+            results.publish(event, result);
+            stats.processed(queuedMs + inferenceMs, inferenceNanos, outcome.promptTokens(), outcome.generatedTokens());
+            return Optional.of(result);
+        } catch (PromptTooLongException e) {
+            errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.PROMPT_TOO_LONG,
+                    e.getMessage(), Optional.of(event.eventId()));
+        } catch (RuntimeException e) {
+            Logger.error(e, "Inference failed for route {} (event {})", event.route().name(), event.eventId());
+            errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.INFERENCE_FAILED,
+                    e.getClass().getSimpleName() + ": " + e.getMessage(), Optional.of(event.eventId()));
+        }
+        return Optional.empty();
+    }
+
+    /** Lets the event in flight finish, then stops; waits for it. */
+    @Override
+    public void close() throws InterruptedException {
+        stopping = true;
+        thread.join();
+    }
+}

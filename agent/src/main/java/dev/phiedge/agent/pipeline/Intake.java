@@ -1,0 +1,153 @@
+package dev.phiedge.agent.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.phiedge.agent.config.AgentConfig;
+import dev.phiedge.agent.config.RouteConfig;
+import dev.phiedge.agent.mqtt.InboundMessage;
+import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.template.MissingFieldException;
+import dev.phiedge.agent.template.PayloadReader;
+import dev.phiedge.agent.template.PromptTemplate;
+import dev.phiedge.agent.template.TemplateInput;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Turns an arriving message into events, one per matching route, and queues them. It runs on Paho's
+ * thread, so it only does bounded, non-blocking work: the size check comes before any decoding, the
+ * JSON depth is capped, and refusals are handed to the {@link ErrorReporter}'s outbox. Rendering happens
+ * here, not in the worker, so a broken event is refused at once instead of after waiting its turn.
+ */
+public final class Intake {
+
+    private final AgentConfig config;
+    private final PayloadReader reader;
+    private final EventQueue queue;
+    private final ErrorReporter errors;
+    private final AgentStats stats;
+    private volatile boolean open = true;
+
+    public Intake(AgentConfig config, EventQueue queue, ErrorReporter errors, AgentStats stats) {
+        this.config = config;
+        this.reader = new PayloadReader(config.limits().maxJsonDepth());
+        this.queue = queue;
+        this.errors = errors;
+        this.stats = stats;
+    }
+
+    /** Stops taking events: what arrives afterwards is counted as dropped at shutdown. */
+    public void close() {
+        open = false;
+    }
+
+    public void accept(InboundMessage message) {
+        stats.received();
+        List<RouteConfig> routes = config.routes().stream().filter(r -> r.subscribe().matches(message.topic())).toList();
+        if (routes.isEmpty()) {
+            return; // a subscription that overlaps no route cannot happen; nothing to answer
+        }
+        if (!open) {
+            routes.forEach(r -> stats.dropped(DropReason.SHUTDOWN));
+            return;
+        }
+        Optional<String> routeName = routes.size() == 1 ? Optional.of(routes.getFirst().name()) : Optional.empty();
+        Optional<String> correlationId = message.correlationData().map(Intake::correlationText);
+        if (message.payload().length > config.limits().maxPayloadBytes()) {
+            errors.report(message.topic(), routeName, RejectReason.TOO_LARGE, message.payload().length
+                    + " bytes; the limit is " + config.limits().maxPayloadBytes(), correlationId);
+            return;
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(message.payload())).toString();
+        } catch (CharacterCodingException e) {
+            errors.report(message.topic(), routeName, RejectReason.NOT_UTF8, "the payload is not valid UTF-8", correlationId);
+            return;
+        }
+        JsonNode payload;
+        try {
+            payload = reader.read(text);
+        } catch (PayloadReader.PayloadException e) {
+            RejectReason reason = e.kind() == PayloadReader.PayloadException.Kind.TOO_DEEP
+                    ? RejectReason.TOO_DEEP : RejectReason.NOT_JSON;
+            errors.report(message.topic(), routeName, reason, e.getMessage(), correlationId);
+            return;
+        }
+        String eventId = eventId(payload, correlationId);
+        TemplateInput input = new TemplateInput(payload, text, message.topic(), config.deviceId());
+        for (RouteConfig route : routes) {
+            admit(route, message, input, eventId);
+        }
+    }
+
+    private void admit(RouteConfig route, InboundMessage message, TemplateInput input, String eventId) {
+        String prompt;
+        String publishTopic;
+        try {
+            prompt = route.prompt().render(input);
+            publishTopic = route.publish().render(input);
+        } catch (MissingFieldException e) {
+            errors.report(message.topic(), Optional.of(route.name()), RejectReason.MISSING_FIELD, e.getMessage(),
+                    Optional.of(eventId));
+            return;
+        }
+        String topicProblem = TopicFilter.topicNameProblem(publishTopic);
+        if (topicProblem != null) {
+            errors.report(message.topic(), Optional.of(route.name()), RejectReason.INVALID_PUBLISH_TOPIC,
+                    "publish topic: " + topicProblem, Optional.of(eventId));
+            return;
+        }
+        Optional<String> coalesceKey = route.queue().coalesceKey().flatMap(field -> {
+            try {
+                return Optional.of(PromptTemplate.renderField(field, input));
+            } catch (MissingFieldException e) {
+                return Optional.empty(); // no key: the event simply does not coalesce
+            }
+        });
+        queue.offer(new Event(route, message.topic(), prompt, publishTopic, eventId, message.responseTopic(),
+                message.correlationData(), coalesceKey, message.receivedNanos(), deadline(route, message)));
+    }
+
+    /** The earlier of the route's deadline and the message's own v5 expiry. */
+    private static long deadline(RouteConfig route, InboundMessage message) {
+        long deadline = Long.MAX_VALUE;
+        if (route.queue().deadline().isPresent()) {
+            deadline = message.receivedNanos() + route.queue().deadline().get().toNanos();
+        }
+        if (message.messageExpirySeconds().isPresent()) {
+            long expiry = message.receivedNanos() + TimeUnit.SECONDS.toNanos(message.messageExpirySeconds().get());
+            deadline = Math.min(deadline, expiry);
+        }
+        return deadline;
+    }
+
+    /** The payload's {@code id}, else {@code after.id} (Frigate), else the v5 correlation data, else new. */
+    private static String eventId(JsonNode payload, Optional<String> correlationId) {
+        for (JsonNode candidate : new JsonNode[] {payload.path("id"), payload.path("after").path("id")}) {
+            if (candidate.isTextual() || candidate.isNumber()) {
+                return candidate.asText();
+            }
+        }
+        return correlationId.orElseGet(() -> UUID.randomUUID().toString());
+    }
+
+    /** Correlation data is bytes; show it as text when it is UTF-8, as hex otherwise. */
+    private static String correlationText(byte[] data) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(data)).toString();
+        } catch (CharacterCodingException e) {
+            return HexFormat.of().formatHex(data);
+        }
+    }
+}
