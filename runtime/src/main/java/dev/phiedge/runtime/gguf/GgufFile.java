@@ -40,6 +40,8 @@ public final class GgufFile implements AutoCloseable {
     public static final int DEFAULT_ALIGNMENT = 32;
     private static final int MAX_DIMS = 4;       // GGML_MAX_DIMS
     private static final long MAX_STRING = 1L << 30;
+    /** Arrays of arrays nest at most this deep; deeper nesting is refused rather than overflowing the stack. */
+    private static final int MAX_ARRAY_DEPTH = 16;
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -223,6 +225,7 @@ public final class GgufFile implements AutoCloseable {
             }
 
             Map<String, GgufValue> metadata = new LinkedHashMap<>();
+            long alignmentAt = -1;
             for (long i = 0; i < kvCount; i++) {
                 long at = pos;
                 String key = string("metadata key #" + i);
@@ -230,14 +233,19 @@ public final class GgufFile implements AutoCloseable {
                 GgufValueType type = GgufValueType.byId(typeId);
                 if (type == null) throw fail(pos - 4, "unknown metadata value type " + typeId + " for key '" + key + "'");
                 if (metadata.containsKey(key)) throw fail(at, "duplicate metadata key '" + key + "'");
-                metadata.put(key, value(type, key));
+                if (key.equals("general.alignment")) alignmentAt = at;
+                metadata.put(key, value(type, key, 0));
             }
 
             int alignment = DEFAULT_ALIGNMENT;
             GgufValue align = metadata.get("general.alignment");
             if (align != null) {
-                if (!(align.value() instanceof Number n) || n.longValue() <= 0 || Long.bitCount(n.longValue()) != 1 || n.longValue() > (1 << 20)) {
-                    throw fail(0, "general.alignment must be a positive power of two, got " + align.value());
+                // An integer (gguf.h stores it as uint32), a power of two, and not absurdly large.
+                boolean integer = align.value() instanceof Integer || align.value() instanceof Long;
+                long n = integer ? ((Number) align.value()).longValue() : 0;
+                if (n <= 0 || Long.bitCount(n) != 1 || n > (1 << 20)) {
+                    throw fail(alignmentAt, "general.alignment must be a positive power of two (at most 2^20), got "
+                            + align.type() + " " + align.display(4));
                 }
                 alignment = ((Number) align.value()).intValue();
             }
@@ -265,6 +273,10 @@ public final class GgufFile implements AutoCloseable {
                 if (shape[0] % type.blockSize() != 0) {
                     throw fail(pos - 4, "tensor '" + name + "' row length " + shape[0] + " is not a multiple of the " + type + " block size " + type.blockSize());
                 }
+                long blocks = elements / type.blockSize();
+                if (Math.multiplyHigh(blocks, type.blockBytes()) != 0 || blocks * type.blockBytes() < 0) {
+                    throw fail(at, "tensor '" + name + "' has absurd dimensions: " + type + " x " + elements + " elements overflows the byte count");
+                }
                 long offset = u64("the data offset of '" + name + "'");
                 if (offset < 0 || offset % alignment != 0) {
                     throw fail(pos - 8, "tensor '" + name + "' data offset " + Long.toUnsignedString(offset) + " is not a multiple of the alignment " + alignment);
@@ -282,7 +294,7 @@ public final class GgufFile implements AutoCloseable {
             for (GgufTensorInfo t : tensors.values()) {
                 long bytes = t.byteSize();
                 long end = dataStart + t.offset() + bytes;
-                if (t.offset() > size || end > size || end < 0) {
+                if (t.offset() > size || bytes > size - dataStart - t.offset() || end > size || end < 0) {
                     throw fail(infoOffsets.get(index), "tensor '" + t.name() + "' (" + t.type() + ", " + bytes + " bytes at data offset "
                             + t.offset() + ") extends past the end of the file: needs " + end + " bytes, file has " + size);
                 }
@@ -292,9 +304,10 @@ public final class GgufFile implements AutoCloseable {
                     Collections.unmodifiableMap(tensors), alignment, dataStart);
         }
 
-        private GgufValue value(GgufValueType type, String key) {
+        private GgufValue value(GgufValueType type, String key, int depth) {
             if (type != GgufValueType.ARRAY) return new GgufValue(type, null, scalar(type, key));
             long at = pos;
+            if (depth >= MAX_ARRAY_DEPTH) throw fail(at, "arrays in '" + key + "' nest deeper than " + MAX_ARRAY_DEPTH + " levels");
             int elementId = u32("the element type of array '" + key + "'");
             GgufValueType element = GgufValueType.byId(elementId);
             if (element == null) throw fail(at, "unknown array element type " + elementId + " for key '" + key + "'");
@@ -336,7 +349,7 @@ public final class GgufFile implements AutoCloseable {
                 }
                 case ARRAY -> {
                     GgufValue[] a = new GgufValue[n];
-                    for (int i = 0; i < n; i++) a[i] = value(GgufValueType.ARRAY, key + "[" + i + "]");
+                    for (int i = 0; i < n; i++) a[i] = value(GgufValueType.ARRAY, key + "[" + i + "]", depth + 1);
                     yield a;
                 }
             };
