@@ -40,7 +40,7 @@ public final class Phi3Cli {
               classify --model MODEL (--prompt TEXT | --chat TEXT [--system TEXT]) --labels a,b,c
                        [--context N] [--threads N] [--json]
               synth    --shape phi3-mini-4k|phi3-mini-128k|tiny --type F16|Q8_0|Q4_0|Q4_K_M --seed S
-                       --vocab VOCAB.gguf --out FILE
+                       [--vocab VOCAB.gguf] --out FILE [--dry-run] [--json]
               bench    --model MODEL [--prompt-tokens N] [--gen-tokens N] [--prefix-tokens N]
                        [--threads N] [--repeat N] [--context N] [--json]
             """;
@@ -72,6 +72,8 @@ public final class Phi3Cli {
                         List.of("json")));
                 case "classify" -> classify(new Args(args, 1, List.of("model", "prompt", "chat", "system", "labels", "context", "threads"),
                         List.of("json")));
+                case "synth" -> SynthCommand.run(new Args(args, 1, SynthCommand.VALUED, SynthCommand.BOOLEANS), out, err);
+                case "bench" -> BenchCommand.run(new Args(args, 1, BenchCommand.VALUED, BenchCommand.BOOLEANS), out, err);
                 default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
             };
         } catch (Args.UsageException e) {
