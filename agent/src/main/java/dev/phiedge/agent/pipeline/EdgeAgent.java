@@ -41,7 +41,7 @@ public final class EdgeAgent implements AutoCloseable {
                 .toList();
         this.connection = new MqttConnection(config.mqtt(), config.agentTopic("status"), subscriptions, this::onMessage);
         this.outbox = new Outbox(connection, OUTBOX_CAPACITY);
-        ErrorReporter errors = new ErrorReporter(config.deviceId(), config.agentTopic("errors"), stats, outbox);
+        ErrorReporter errors = new ErrorReporter(config.deviceId(), config.agentTopic("errors"), stats, outbox::offer);
         this.intake = new Intake(config, queue, errors, stats);
         ResultPublisher results = new ResultPublisher(config.deviceId(), backend.modelName(), connection);
         this.worker = new InferenceWorker(queue, backend, results, errors, stats);

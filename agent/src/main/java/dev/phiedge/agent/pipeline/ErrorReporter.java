@@ -1,6 +1,7 @@
 package dev.phiedge.agent.pipeline;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import java.util.Optional;
 import org.tinylog.Logger;
@@ -14,9 +15,10 @@ public final class ErrorReporter {
     private final String deviceId;
     private final String errorsTopic;
     private final AgentStats stats;
-    private final Outbox outbox;
+    private final MessageSink outbox;
 
-    public ErrorReporter(String deviceId, String errorsTopic, AgentStats stats, Outbox outbox) {
+    /** @param outbox must not block: reports are raised on Paho's intake thread (the daemon passes its {@link Outbox}) */
+    public ErrorReporter(String deviceId, String errorsTopic, AgentStats stats, MessageSink outbox) {
         this.deviceId = deviceId;
         this.errorsTopic = errorsTopic;
         this.stats = stats;
@@ -36,6 +38,6 @@ public final class ErrorReporter {
         json.put("reason", reason.wireName());
         json.put("detail", detail);
         json.put("ts", JsonText.now());
-        outbox.offer(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));
+        outbox.publish(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));
     }
 }

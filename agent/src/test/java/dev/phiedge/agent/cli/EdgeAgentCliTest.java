@@ -1,0 +1,101 @@
+package dev.phiedge.agent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.phiedge.agent.pipeline.Backends;
+import dev.phiedge.agent.testing.ScriptedTestBackend;
+import dev.phiedge.agent.testing.SharedData;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EdgeAgentCliTest {
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private final String demo = SharedData.repoRoot().resolve("samples/config/demo.yaml").toString();
+
+    private int run(boolean scripted, String... args) {
+        EdgeAgentCli cli = new EdgeAgentCli(scripted ? m -> new ScriptedTestBackend() : Backends::create,
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return cli.run(args);
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void checkAcceptsTheSamples() {
+        assertEquals(0, run(false, "check", "--config", demo), err());
+        assertTrue(out().startsWith("OK: "), out());
+    }
+
+    @Test
+    void checkListsEveryProblemWithFileAndLine(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, """
+                device_id: d
+                mqtt: {url: tcp://127.0.0.1:1883, colour: red}
+                model: {path: nowhere.gguf}
+                routes:
+                  - {name: a, subscribe: "x/#/y", task: classify, labels: [p, q], prompt: "{v}", publish: out}
+                """);
+        assertEquals(1, run(false, "check", "--config", file.toString()));
+        String printed = out();
+        assertTrue(printed.contains(file + ":2: mqtt.colour: unknown key"), printed);
+        assertTrue(printed.contains(file + ":3: model.path: model file not found"), printed);
+        assertTrue(printed.contains(file + ":5: routes[0].subscribe: invalid topic filter"), printed);
+        assertTrue(printed.contains("3 problem(s)"), printed);
+        assertEquals(1, run(false, "check", "--config", dir.resolve("absent.yaml").toString()));
+        assertTrue(out().contains("configuration file not found"), out());
+    }
+
+    @Test
+    void onceRendersRunsAndPrintsTheResult() throws Exception {
+        int code = run(true, "once", "--config", demo, "--route", "greenhouse-climate", "--topic", "greenhouse/6/climate",
+                "--payload", "{\"temperature\": 21.0, \"humidity\": 72, \"soil_moisture\": 36, \"co2\": 857}");
+        assertEquals(0, code, err());
+        JsonNode result = new ObjectMapper().readTree(out());
+        assertEquals("greenhouse-climate", result.get("route").textValue());
+        assertEquals("demo", result.get("device").textValue());
+        assertEquals("greenhouse/6/climate", result.get("source_topic").textValue());
+        assertTrue(result.get("scores").has("critical"));
+    }
+
+    @Test
+    void onceRefusesABrokenEventWithTheReason() {
+        assertEquals(1, run(true, "once", "--config", demo, "--route", "camera-events", "--topic", "frigate/events",
+                "--payload", "{\"type\": \"new\"}"));
+        assertTrue(err().contains("\"reason\":\"missing_field\""), err());
+        assertEquals(2, run(true, "once", "--config", demo, "--route", "camera-events", "--topic", "elsewhere",
+                "--payload", "{}"));
+        assertTrue(err().contains("does not match"), err());
+    }
+
+    @Test
+    void runSaysClearlyThatTheRuntimeBackendIsMissing() {
+        assertEquals(2, run(false, "run", "--config", demo));
+        assertTrue(err().contains("runtime backend not wired yet"), err());
+    }
+
+    @Test
+    void usageErrors() {
+        assertEquals(2, run(false));
+        assertEquals(2, run(false, "check"));
+        assertEquals(2, run(false, "frobnicate"));
+        assertEquals(2, run(false, "demo"));
+        assertTrue(err().contains("usage: edge-agent"), err());
+    }
+}
