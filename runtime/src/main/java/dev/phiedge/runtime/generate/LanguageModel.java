@@ -33,16 +33,13 @@ public final class LanguageModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final int contextLength;
     private final int threads;
-    private final AutoCloseable matMulResources;
 
-    private LanguageModel(GgufFile file, DecoderModel model, Tokenizer tokenizer, int contextLength, int threads,
-                          AutoCloseable matMulResources) {
+    private LanguageModel(GgufFile file, DecoderModel model, Tokenizer tokenizer, int contextLength, int threads) {
         this.file = file;
         this.model = model;
         this.tokenizer = tokenizer;
         this.contextLength = contextLength;
         this.threads = threads;
-        this.matMulResources = matMulResources;
     }
 
     /**
@@ -56,9 +53,8 @@ public final class LanguageModel implements AutoCloseable {
             DecoderModel model = DecoderModel.load(file);
             Tokenizer tokenizer = Tokenizer.fromGguf(file);
             int ctx = contextLength > 0 ? contextLength : model.config().trainedContextLength();
-            MatMuls.Choice choice = MatMuls.create(threads);
-            model.setMatMul(choice.matMul());
-            return new LanguageModel(file, model, tokenizer, ctx, threads, choice.resources());
+            model.setMatMul(new MatMul(threads));
+            return new LanguageModel(file, model, tokenizer, ctx, threads);
         } catch (RuntimeException e) {
             file.close();
             throw e;
@@ -117,20 +113,9 @@ public final class LanguageModel implements AutoCloseable {
     @Override
     public void close() {
         try {
-            matMulResources.close();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+            model.matMul().close();
         } finally {
             file.close();
-        }
-    }
-
-    /** Picks the matrix-product implementation for a thread count. */
-    static final class MatMuls {
-        record Choice(MatMul matMul, AutoCloseable resources) { }
-
-        static Choice create(int threads) {
-            return new Choice(MatMul.singleThreaded(), () -> { });
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.phiedge.runtime.model;
 import dev.phiedge.runtime.gguf.GgufFile;
 import dev.phiedge.runtime.gguf.GgufFormatException;
 import dev.phiedge.runtime.gguf.GgufTensorInfo;
+import dev.phiedge.runtime.tensor.ThreadedMatVec;
 import dev.phiedge.runtime.tensor.WeightTensor;
 
 /**
@@ -35,7 +36,12 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
     protected final WeightTensor[] ffnDown;
     private final float[] ropeFactorsShort;
     private final float[] ropeFactorsLong;
-    private MatMul matMul = MatMul.singleThreaded();
+    private MatMul matMul = new MatMul(1);
+    private final ThreadLocal<float[]> attentionScratch = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadedMatVec.RangeTask attentionTask = this::attentionRange;
+    // Arguments of the attention in flight, read by attentionTask (one forward pass at a time).
+    private InferenceState attnState;
+    private int attnLayer;
 
     protected DecoderModel(GgufFile file, ModelConfig config) {
         this.file = file;
@@ -75,8 +81,11 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
 
     public GgufFile file() { return file; }
 
-    /** Chooses how matrix products run (e.g. a multi-threaded or vectorized implementation). */
-    public void setMatMul(MatMul matMul) { this.matMul = matMul; }
+    /** Chooses the thread team that matrix products and attention run on (closes the previous one). */
+    public void setMatMul(MatMul matMul) {
+        this.matMul.close();
+        this.matMul = matMul;
+    }
 
     public MatMul matMul() { return matMul; }
 
@@ -132,8 +141,7 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
                 int pos = s.position + b;
                 rope(s, s.q, b * dim, config.headCount(), pos, queryScale);
                 rope(s, s.k, b * config.kvDim(), config.kvHeadCount(), pos, 1f);
-                s.cache.store(s.cache.keyRow(l, pos), s.k, b * config.kvDim());
-                s.cache.store(s.cache.valueRow(l, pos), s.v, b * config.kvDim());
+                s.cache.store(l, pos, s.k, b * config.kvDim(), s.v, b * config.kvDim());
             }
             attention(s, l, batch);                        // q + cache -> attended
             matMul.apply(attnOutput[l], s.attended, dim, s.xb, dim, batch);
@@ -161,36 +169,59 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
      * Causal self-attention of the batch's queries over the cache. Query position p sees key
      * positions t with 0 <= p - t < sliding window (all earlier positions when there is none).
      * Query head h reads key/value head h / (n_head / n_head_kv) (grouped-query attention).
+     * The (position, head) pairs are split among the thread team.
      */
     private void attention(InferenceState s, int layer, int batch) {
+        attnState = s;
+        attnLayer = layer;
+        try {
+            matMul.forRange(batch * config.headCount(), attentionTask);
+        } finally {
+            attnState = null;
+        }
+    }
+
+    /** Attention for the (batch row, head) pairs {@code start .. end-1}, numbered b * n_head + h. */
+    private void attentionRange(int start, int end) {
+        InferenceState s = attnState;
+        int layer = attnLayer;
         int dim = config.embeddingLength();
+        int heads = config.headCount();
         int headDim = config.headDim();
         int group = config.queriesPerKvHead();
         int window = config.slidingWindow();
-        float[] scores = s.scores;
-        for (int b = 0; b < batch; b++) {
+        float[] scratch = attentionScratch.get();
+        if (scratch.length < s.contextLength + headDim) {
+            scratch = new float[s.contextLength + headDim];
+            attentionScratch.set(scratch);
+        }
+        float[] scores = scratch;
+        int valueRow = s.contextLength;   // the tail of the scratch holds one dequantized value row
+        for (int task = start; task < end; task++) {
+            int b = task / heads;
+            int h = task % heads;
             int pos = s.position + b;
             int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
-            for (int h = 0; h < config.headCount(); h++) {
-                int qOffset = b * dim + h * headDim;
-                int kvOffset = (h / group) * headDim;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int t = first; t <= pos; t++) {
-                    float score = s.cache.dot(s.cache.keyRow(layer, t), kvOffset, s.q, qOffset, headDim);
-                    scores[t] = score;
-                    if (score > max) max = score;
-                }
-                float sum = 0f;
-                for (int t = first; t <= pos; t++) {
-                    float e = (float) Math.exp(scores[t] - max);
-                    scores[t] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                java.util.Arrays.fill(s.attended, qOffset, qOffset + headDim, 0f);
-                for (int t = first; t <= pos; t++) {
-                    s.cache.addScaled(s.cache.valueRow(layer, t), kvOffset, scores[t] * inv, s.attended, qOffset, headDim);
-                }
+            int qOffset = b * dim + h * headDim;
+            WeightTensor keys = s.cache.keys(layer, h / group);
+            WeightTensor values = s.cache.values(layer, h / group);
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = first; t <= pos; t++) {
+                float score = keys.dot(t, s.q, qOffset);
+                scores[t] = score;
+                if (score > max) max = score;
+            }
+            float sum = 0f;
+            for (int t = first; t <= pos; t++) {
+                float e = (float) Math.exp(scores[t] - max);
+                scores[t] = e;
+                sum += e;
+            }
+            float inv = 1f / sum;
+            java.util.Arrays.fill(s.attended, qOffset, qOffset + headDim, 0f);
+            for (int t = first; t <= pos; t++) {
+                values.dequantizeRow(t, scratch, valueRow);
+                VectorMath.axpy(scores[t] * inv, scratch, valueRow, s.attended, qOffset, headDim);
             }
         }
     }

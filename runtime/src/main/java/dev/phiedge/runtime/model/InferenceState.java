@@ -20,7 +20,6 @@ public final class InferenceState implements AutoCloseable {
     final float[] proj;     // fused projection output     [batch][max(n_embd + 2 kv_dim, 2 n_ff)]
     final float[] hidden;   // FFN activation              [batch][n_ff]
     final float[] hidden2;  // second FFN input (llama up) [batch][n_ff]
-    final float[] scores;   // attention weights of one head over the context
     final float[] logits;   // logits of the last position
     final float[] ropeCos;  // [context][rope_dims / 2], attn_factor folded in
     final float[] ropeSin;
@@ -36,7 +35,7 @@ public final class InferenceState implements AutoCloseable {
         int dim = config.embeddingLength();
         int kvDim = config.kvDim();
         int ff = config.feedForwardLength();
-        this.cache = new KvCache(config.layerCount(), contextLength, kvDim);
+        this.cache = new KvCache(config.layerCount(), config.kvHeadCount(), config.headDim(), contextLength);
         this.x = new float[maxBatch * dim];
         this.xb = new float[maxBatch * dim];
         this.q = new float[maxBatch * dim];
@@ -46,7 +45,6 @@ public final class InferenceState implements AutoCloseable {
         this.proj = new float[maxBatch * Math.max(dim + 2 * kvDim, 2 * ff)];
         this.hidden = new float[maxBatch * ff];
         this.hidden2 = new float[maxBatch * ff];
-        this.scores = new float[contextLength];
         this.logits = new float[config.vocabularySize()];
         int half = config.ropeDimensions() / 2;
         this.ropeCos = new float[contextLength * half];

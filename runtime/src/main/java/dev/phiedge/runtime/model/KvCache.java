@@ -1,98 +1,96 @@
 package dev.phiedge.runtime.model;
 
+import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.tensor.WeightTensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The attention key/value cache: off-heap, F16 (as llama.cpp's default cache type), bounded by the
+ * The attention key/value cache: off-heap, F16 (llama.cpp's default cache type), bounded by the
  * configured context length rather than the model's trained maximum.
  *
- * <p>Layout, one native segment: for each layer, keys then values, each {@code contextLength} rows
- * of {@code kvDim} half floats. Row {@code pos} of layer {@code l}'s keys starts at byte
- * {@code ((l * 2) * contextLength + pos) * kvDim * 2}.
+ * <p>Layout, one native segment: for each layer, for keys then values, for each kv head, a block of
+ * {@code contextLength} rows of {@code headDim} halves. A head's rows are contiguous, so the keys of
+ * one head are an F16 matrix (positions x head_dim) and the F16 tensor kernels compute attention
+ * scores as plain row dot products.
  */
 public final class KvCache implements AutoCloseable {
-    static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Arena arena;
     private final MemorySegment memory;
     private final int layers;
+    private final int kvHeads;
+    private final int headDim;
     private final int contextLength;
-    private final int kvDim;
-    private final long rowBytes;
+    private final long headBlockBytes;
+    private final WeightTensor[][] keys;
+    private final WeightTensor[][] values;
 
-    public KvCache(int layers, int contextLength, int kvDim) {
+    public KvCache(int layers, int kvHeads, int headDim, int contextLength) {
         this.layers = layers;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
         this.contextLength = contextLength;
-        this.kvDim = kvDim;
-        this.rowBytes = (long) kvDim * Short.BYTES;
+        this.headBlockBytes = (long) contextLength * headDim * Short.BYTES;
         this.arena = Arena.ofShared();
-        this.memory = arena.allocate(rowBytes * contextLength * 2L * layers, 64);
+        this.memory = arena.allocate(headBlockBytes * kvHeads * 2L * layers, 64);
+        this.keys = new WeightTensor[layers][kvHeads];
+        this.values = new WeightTensor[layers][kvHeads];
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < kvHeads; h++) {
+                keys[l][h] = WeightTensor.of(GgmlType.F16, memory.asSlice(block(l, 0, h), headBlockBytes), contextLength, headDim);
+                values[l][h] = WeightTensor.of(GgmlType.F16, memory.asSlice(block(l, 1, h), headBlockBytes), contextLength, headDim);
+            }
+        }
+    }
+
+    private long block(int layer, int kind, int head) {
+        return (((long) layer * 2 + kind) * kvHeads + head) * headBlockBytes;
     }
 
     public int contextLength() { return contextLength; }
 
-    public int kvDim() { return kvDim; }
-
     /** Bytes of native memory this cache holds. */
     public long byteSize() { return memory.byteSize(); }
 
-    long keyRow(int layer, int pos) { return ((long) layer * 2 * contextLength + pos) * rowBytes; }
+    /** The keys of one kv head of one layer: row t is position t. */
+    WeightTensor keys(int layer, int kvHead) { return keys[layer][kvHead]; }
 
-    long valueRow(int layer, int pos) { return ((long) (layer * 2 + 1) * contextLength + pos) * rowBytes; }
+    /** The values of one kv head of one layer: row t is position t. */
+    WeightTensor values(int layer, int kvHead) { return values[layer][kvHead]; }
 
-    MemorySegment memory() { return memory; }
-
-    /** Stores {@code kvDim} floats as halves at the given byte offset. */
-    void store(long rowOffset, float[] src, int srcOffset) {
-        for (int i = 0; i < kvDim; i++) {
-            memory.set(HALF, rowOffset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
+    /** Stores the keys and values of one position: {@code kvHeads * headDim} floats each, rounded to F16. */
+    void store(int layer, int pos, float[] k, int kOffset, float[] v, int vOffset) {
+        for (int h = 0; h < kvHeads; h++) {
+            long kRow = block(layer, 0, h) + (long) pos * headDim * Short.BYTES;
+            long vRow = block(layer, 1, h) + (long) pos * headDim * Short.BYTES;
+            for (int i = 0; i < headDim; i++) {
+                memory.set(HALF, kRow + 2L * i, Float.floatToFloat16(k[kOffset + h * headDim + i]));
+                memory.set(HALF, vRow + 2L * i, Float.floatToFloat16(v[vOffset + h * headDim + i]));
+            }
         }
     }
 
-    /** q[qOffset..+n) . key row at byte {@code rowOffset} + {@code dimOffset} halves. */
-    float dot(long rowOffset, int dimOffset, float[] q, int qOffset, int n) {
-        long base = rowOffset + 2L * dimOffset;
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            sum += q[qOffset + i] * Float.float16ToFloat(memory.get(HALF, base + 2L * i));
-        }
-        return sum;
-    }
-
-    /** out[outOffset..+n) += weight * value row at byte {@code rowOffset} + {@code dimOffset} halves. */
-    void addScaled(long rowOffset, int dimOffset, float weight, float[] out, int outOffset, int n) {
-        long base = rowOffset + 2L * dimOffset;
-        for (int i = 0; i < n; i++) {
-            out[outOffset + i] += weight * Float.float16ToFloat(memory.get(HALF, base + 2L * i));
-        }
-    }
-
-    /** A copy of the first {@code positions} rows of every layer, for prefix reuse. */
+    /** A copy of the first {@code positions} rows of every head, for prefix reuse. */
     public Snapshot snapshot(int positions) {
         if (positions < 0 || positions > contextLength) throw new IllegalArgumentException("positions " + positions);
+        long span = (long) positions * headDim * Short.BYTES;
+        int blocks = layers * 2 * kvHeads;
         Arena snapArena = Arena.ofShared();
-        long span = positions * rowBytes;
-        MemorySegment copy = snapArena.allocate(Math.max(1, span * 2 * layers), 64);
-        for (int l = 0; l < layers; l++) {
-            MemorySegment.copy(memory, keyRow(l, 0), copy, (2L * l) * span, span);
-            MemorySegment.copy(memory, valueRow(l, 0), copy, (2L * l + 1) * span, span);
-        }
-        return new Snapshot(snapArena, copy, positions, kvDim, layers);
+        MemorySegment copy = snapArena.allocate(Math.max(1, span * blocks), 64);
+        for (int b = 0; b < blocks; b++) MemorySegment.copy(memory, b * headBlockBytes, copy, b * span, span);
+        return new Snapshot(snapArena, copy, positions, this);
     }
 
     /** Puts a snapshot's rows back at positions 0 .. snapshot.positions()-1. */
     public void restore(Snapshot snapshot) {
-        if (snapshot.kvDim != kvDim || snapshot.layers != layers || snapshot.positions > contextLength) {
-            throw new IllegalArgumentException("snapshot does not fit this cache");
-        }
-        long span = snapshot.positions * rowBytes;
-        for (int l = 0; l < layers; l++) {
-            MemorySegment.copy(snapshot.memory, (2L * l) * span, memory, keyRow(l, 0), span);
-            MemorySegment.copy(snapshot.memory, (2L * l + 1) * span, memory, valueRow(l, 0), span);
-        }
+        if (!snapshot.fits(this)) throw new IllegalArgumentException("snapshot was taken from a cache of another shape");
+        long span = (long) snapshot.positions * headDim * Short.BYTES;
+        int blocks = layers * 2 * kvHeads;
+        for (int b = 0; b < blocks; b++) MemorySegment.copy(snapshot.memory, b * span, memory, b * headBlockBytes, span);
     }
 
     @Override
@@ -103,15 +101,21 @@ public final class KvCache implements AutoCloseable {
         private final Arena arena;
         private final MemorySegment memory;
         private final int positions;
-        private final int kvDim;
         private final int layers;
+        private final int kvHeads;
+        private final int headDim;
 
-        Snapshot(Arena arena, MemorySegment memory, int positions, int kvDim, int layers) {
+        Snapshot(Arena arena, MemorySegment memory, int positions, KvCache from) {
             this.arena = arena;
             this.memory = memory;
             this.positions = positions;
-            this.kvDim = kvDim;
-            this.layers = layers;
+            this.layers = from.layers;
+            this.kvHeads = from.kvHeads;
+            this.headDim = from.headDim;
+        }
+
+        boolean fits(KvCache cache) {
+            return cache.layers == layers && cache.kvHeads == kvHeads && cache.headDim == headDim && positions <= cache.contextLength;
         }
 
         public int positions() { return positions; }

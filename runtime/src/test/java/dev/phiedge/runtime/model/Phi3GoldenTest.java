@@ -56,7 +56,7 @@ class Phi3GoldenTest {
         boolean floatWeights = fileName.contains("F32") || fileName.contains("F16");
         String prompt = Files.readString(dir.resolve("prompts/" + promptId + ".txt"));
 
-        try (LanguageModel lm = LanguageModel.load(model, 512, 1); Session session = lm.newSession()) {
+        try (LanguageModel lm = LanguageModel.load(model, 512, 2); Session session = lm.newSession()) {
             int[] tokens = lm.encodePrompt(prompt);
             assertArrayEquals(Json.ints(at(result, "prompt_tokens")), tokens, "prompt token ids");
 
