@@ -12,6 +12,11 @@ public final class F32Tensor extends AbstractWeightTensor {
     }
 
     @Override
+    float dotRow(long off, float[] x, int xOffset) {
+        return VectorKernels.ENABLED ? VectorKernels.dotF32(data, off, cols, x, xOffset) : dotRowScalar(off, x, xOffset);
+    }
+
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int k = 0; k < cols; k++) {

@@ -29,6 +29,11 @@ public final class Q6KTensor extends AbstractWeightTensor {
     }
 
     @Override
+    float dotRow(long off, float[] x, int xOffset) {
+        return VectorKernels.ENABLED ? VectorKernels.dotQ6K(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+    }
+
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 256) {

@@ -23,6 +23,11 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
     }
 
     @Override
+    float dotRow(long off, float[] x, int xOffset) {
+        return VectorKernels.ENABLED ? VectorKernels.dotQ8_0(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+    }
+
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 32) {

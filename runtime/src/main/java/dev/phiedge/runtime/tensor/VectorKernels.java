@@ -1,0 +1,237 @@
+package dev.phiedge.runtime.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
+/**
+ * Vector API dot products of one weight row against float activations, for the types that carry the
+ * model's weight bytes (F32, F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). Each reads the mapped segment in place
+ * (little-endian {@code fromMemorySegment}), widens the quants to the preferred float species, and
+ * accumulates with FMAs; per-block scales are applied to a whole vector of partial sums, so there is one
+ * horizontal reduction per row. Results equal the scalar kernels up to float summation order.
+ *
+ * <p>Quants are loaded L at a time (L = lanes of the preferred float species) so that every widening
+ * conversion keeps the lane count: a conversion with a part number other than 0 is not intrinsified
+ * unless the part is a parse-time constant, and boxes vectors otherwise. L must be 8 or 16 (AVX2,
+ * AVX-512); otherwise {@link #ENABLED} is false and the tensors use their scalar kernels (128-bit NEON,
+ * L = 4, has no 32-bit byte species; it needs its own loads).
+ */
+final class VectorKernels {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final boolean ENABLED = L == 8 || L == 16;
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
+    /** L shorts (half the bits of F). */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
+    /** L bytes (a quarter of the bits of F). */
+    private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    private static final ByteOrder LE = LITTLE_ENDIAN;
+
+    private VectorKernels() {}
+
+    private static float fp16(MemorySegment w, long off) {
+        return Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, off));
+    }
+
+    /**
+     * The lanes' sum in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order open, and the
+     * interpreter's and C2's orders differ, so a row's dot would change in its last bit once the kernel
+     * is compiled; this order is the same in every tier.
+     */
+    static float sum(FloatVector v) {
+        for (int half = L / 2; half >= 1; half >>= 1) {
+            v = v.add(v.slice(half));
+        }
+        return v.lane(0);
+    }
+
+    /** L bytes at {@code off}. */
+    private static ByteVector bytes(MemorySegment w, long off) {
+        return ByteVector.fromMemorySegment(BL, w, off, LE);
+    }
+
+    /** L signed bytes widened to L floats (same lane count: part 0, so the conversion is intrinsic). */
+    private static FloatVector toFloat(ByteVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    static float dotF32(MemorySegment w, long off, int n, float[] x, int xo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int k = 0;
+        for (; k <= n - 4 * L; k += 4 * L) {
+            long o = off + 4L * k;
+            a0 = FloatVector.fromMemorySegment(F, w, o, LE).fma(FloatVector.fromArray(F, x, xo + k), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, xo + k + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, o + 8L * L, LE).fma(FloatVector.fromArray(F, x, xo + k + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, o + 12L * L, LE).fma(FloatVector.fromArray(F, x, xo + k + 3 * L), a3);
+        }
+        for (; k <= n - L; k += L) {
+            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * k, LE).fma(FloatVector.fromArray(F, x, xo + k), a0);
+        }
+        float sum = sum(a0.add(a1).add(a2.add(a3)));
+        for (; k < n; k++) sum += w.get(AbstractWeightTensor.LE_FLOAT, off + 4L * k) * x[xo + k];
+        return sum;
+    }
+
+    /**
+     * binary16 to binary32 on L lanes, exactly: the magnitude bits shifted into an f32 and scaled by
+     * 2^112 (exact for normal and subnormal halves), Inf/NaN rebuilt, then the sign.
+     */
+    private static FloatVector halfToFloat(ShortVector h) {
+        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
+        IntVector mag = i.and(0x7fff);
+        FloatVector f = mag.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        IntVector bits = f.reinterpretAsInts();
+        VectorMask<Integer> special = mag.compare(VectorOperators.GE, 0x7c00);
+        bits = bits.blend(mag.lanewise(VectorOperators.LSHL, 13).or(0x7f800000), special);
+        return bits.or(i.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    static float dotF16(MemorySegment w, long off, int n, float[] x, int xo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int k = 0;
+        for (; k <= n - 2 * L; k += 2 * L) {
+            long o = off + 2L * k;
+            a0 = halfToFloat(ShortVector.fromMemorySegment(S, w, o, LE)).fma(FloatVector.fromArray(F, x, xo + k), a0);
+            a1 = halfToFloat(ShortVector.fromMemorySegment(S, w, o + 2L * L, LE)).fma(FloatVector.fromArray(F, x, xo + k + L), a1);
+        }
+        for (; k <= n - L; k += L) {
+            a0 = halfToFloat(ShortVector.fromMemorySegment(S, w, off + 2L * k, LE)).fma(FloatVector.fromArray(F, x, xo + k), a0);
+        }
+        float sum = sum(a0.add(a1));
+        for (; k < n; k++) sum += fp16(w, off + 2L * k) * x[xo + k];
+        return sum;
+    }
+
+    /** Q8_0: 34-byte blocks, fp16 d + 32 int8 (see {@link Q8_0Tensor}). */
+    static float dotQ8_0(MemorySegment w, long off, int blocks, float[] x, int xo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < blocks; b += 2, off += 68, xo += 64) {
+            a0 = q8_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
+            a1 = q8_0Block(w, off + 34, x, xo + 32).fma(FloatVector.broadcast(F, fp16(w, off + 34)), a1);
+        }
+        if (b < blocks) a0 = q8_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
+        return sum(a0.add(a1));
+    }
+
+    private static FloatVector q8_0Block(MemorySegment w, long off, float[] x, int xo) {
+        FloatVector s = toFloat(bytes(w, off + 2)).mul(FloatVector.fromArray(F, x, xo));
+        for (int p = L; p < 32; p += L) {
+            s = toFloat(bytes(w, off + 2 + p)).fma(FloatVector.fromArray(F, x, xo + p), s);
+        }
+        return s;
+    }
+
+    /** Q4_0: 18-byte blocks, fp16 d + 16 bytes of nibbles (see {@link Q4_0Tensor}). */
+    static float dotQ4_0(MemorySegment w, long off, int blocks, float[] x, int xo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < blocks; b += 2, off += 36, xo += 64) {
+            a0 = q4_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
+            a1 = q4_0Block(w, off + 18, x, xo + 32).fma(FloatVector.broadcast(F, fp16(w, off + 18)), a1);
+        }
+        if (b < blocks) a0 = q4_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
+        return sum(a0.add(a1));
+    }
+
+    private static FloatVector q4_0Block(MemorySegment w, long off, float[] x, int xo) {
+        FloatVector s = FloatVector.zero(F);
+        for (int p = 0; p < 16; p += L) {
+            ByteVector q = bytes(w, off + 2 + p);
+            s = toFloat(q.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + p), s);
+            s = toFloat(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16 + p), s);
+        }
+        return s;
+    }
+
+    /** Q4_K: 144-byte super-blocks of 256 (see {@link Q4KTensor}). */
+    static float dotQ4K(MemorySegment w, long off, int blocks, float[] x, int xo) {
+        return dotQ4KOrQ5K(w, off, blocks, x, xo, 144, 16, false);
+    }
+
+    /** Q5_K: 176-byte super-blocks of 256 (see {@link Q5KTensor}); the high bits are at byte 16. */
+    static float dotQ5K(MemorySegment w, long off, int blocks, float[] x, int xo) {
+        return dotQ4KOrQ5K(w, off, blocks, x, xo, 176, 48, true);
+    }
+
+    /**
+     * Q4_K and Q5_K share scales, mins and nibble order. Sub-block {@code j} (32 weights) is the low
+     * ({@code j} even) or high nibbles of {@code qs[32*(j/2) ..]}, plus for Q5_K bit {@code j} of
+     * {@code qh[0..31]} as 16; weight = {@code q*d*sc - dmin*m}. One loop over the 8 sub-blocks keeps the
+     * compiled body small (C2 stops inlining the Vector API, and boxes, past its node-count cutoff).
+     */
+    private static float dotQ4KOrQ5K(MemorySegment w, long off, int blocks, float[] x, int xo,
+                                     int blockBytes, int qsOffset, boolean high) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, off += blockBytes, xo += 256) {
+            float d = fp16(w, off);
+            float dmin = fp16(w, off + 2);
+            for (int j = 0; j < 8; j++) {
+                int sm = Q4KTensor.scaleMinK4(w, off + 4, j);
+                FloatVector vd = FloatVector.broadcast(F, d * (sm & 0xFF));
+                FloatVector vm = FloatVector.broadcast(F, -(dmin * (sm >>> 8)));
+                long qs = off + qsOffset + 32 * (j >> 1);
+                int shift = 4 * (j & 1);
+                int xj = xo + 32 * j;
+                for (int p = 0; p < 32; p += L) {
+                    ByteVector q = bytes(w, qs + p).lanewise(VectorOperators.LSHR, shift).and((byte) 0x0F);
+                    if (high) {
+                        q = q.or(bytes(w, off + 16 + p).lanewise(VectorOperators.LSHR, j).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                    }
+                    a0 = toFloat(q).fma(vd, vm).fma(FloatVector.fromArray(F, x, xj + p), a0);
+                }
+                FloatVector t = a0; // alternate two accumulators between sub-blocks
+                a0 = a1;
+                a1 = t;
+            }
+        }
+        return sum(a0.add(a1));
+    }
+
+    /**
+     * Q6_K: 210-byte super-blocks of 256 (see {@link Q6KTensor}). Each half {@code n} is done in two
+     * groups: {@code ql[0..31]} (weights 0..31 and 64..95 of the half, qh bits 0-1 and 4-5, scales
+     * 0-1 and 4-5) and {@code ql[32..63]} (weights 32..63 and 96..127, qh bits 2-3 and 6-7, scales 2-3
+     * and 6-7). One loop over the four groups keeps the compiled body small: C2 stops inlining the
+     * Vector API (and boxes vectors) past its node-count cutoff.
+     */
+    static float dotQ6K(MemorySegment w, long off, int blocks, float[] x, int xo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, off += 210, xo += 256) {
+            float d = fp16(w, off + 208);
+            for (int g = 0; g < 4; g++) {
+                int n = g >> 1;
+                int part = g & 1;
+                long ql = off + 64 * n + 32 * part;
+                long qh = off + 128 + 32 * n;
+                long sc = off + 192 + 8 * n + 2 * part;
+                int shift = 2 * part;
+                int xg = xo + 128 * n + 32 * part;
+                for (int p = 0; p < 32; p += L) {
+                    ByteVector q = bytes(w, ql + p);
+                    ByteVector h = bytes(w, qh + p).lanewise(VectorOperators.LSHR, shift);
+                    ByteVector qa = q.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector qb = q.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32);
+                    long is = sc + p / 16; // the scale of these 16 (or 8) weights
+                    a0 = toFloat(qa).mul(FloatVector.fromArray(F, x, xg + p))
+                            .fma(FloatVector.broadcast(F, d * w.get(AbstractWeightTensor.BYTE, is)), a0);
+                    a1 = toFloat(qb).mul(FloatVector.fromArray(F, x, xg + 64 + p))
+                            .fma(FloatVector.broadcast(F, d * w.get(AbstractWeightTensor.BYTE, is + 4)), a1);
+                }
+            }
+        }
+        return sum(a0.add(a1));
+    }
+}

@@ -1,0 +1,68 @@
+package dev.phiedge.runtime.tensor;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class ThreadedMatVecTest {
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4})
+    void matVecOverThePoolEqualsSingleThreaded(int threads) {
+        Random rnd = new Random(7);
+        int rows = 67, cols = 256;
+        try (ThreadedMatVec pool = new ThreadedMatVec(threads)) {
+            for (GgmlType type : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.F32}) {
+                WeightTensor w = WeightTensor.of(type, VectorKernelsTest.randomWeights(type, rows, cols, rnd), rows, cols);
+                float[] x = new float[cols + 5];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                float[] expected = new float[rows + 1];
+                w.matVec(x, 5, expected, 1, 0, rows);
+                for (int repeat = 0; repeat < 50; repeat++) { // many calls: the hand-off must not lose a wake-up
+                    float[] actual = new float[rows + 1];
+                    pool.matVec(w, x, 5, actual, 1);
+                    assertArrayEquals(expected, actual, type + " with " + threads + " threads, call " + repeat);
+                }
+            }
+        }
+    }
+
+    @Test
+    void forRangeCoversEveryIndexOnceInContiguousRanges() {
+        try (ThreadedMatVec pool = new ThreadedMatVec(3)) {
+            for (int n : new int[] {0, 1, 2, 3, 10, 1000}) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                pool.forRange(n, (start, end) -> { for (int i = start; i < end; i++) hits.incrementAndGet(i); });
+                for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "index " + i + " of " + n);
+            }
+        }
+    }
+
+    @Test
+    void aFailureInAWorkerReachesTheCaller() {
+        try (ThreadedMatVec pool = new ThreadedMatVec(2)) {
+            var e = assertThrows(IllegalStateException.class, () -> pool.forRange(10, (start, end) -> {
+                if (start > 0) throw new IllegalStateException("boom in " + start);
+            }));
+            assertEquals("boom in 5", e.getMessage());
+            int[] sum = new int[1];
+            pool.forRange(1, (start, end) -> sum[0] += end - start); // still usable
+            assertEquals(1, sum[0]);
+        }
+    }
+
+    @Test
+    void closedPoolRefusesWork() {
+        ThreadedMatVec pool = new ThreadedMatVec(2);
+        pool.close();
+        assertThrows(IllegalStateException.class, () -> pool.forRange(4, (s, e) -> {}));
+    }
+}

@@ -1,0 +1,71 @@
+package dev.phiedge.runtime.tensor;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The fast (Vector API) kernels equal the scalar kernels on random data, up to summation order. */
+class VectorKernelsTest {
+
+    /** Random weights of {@code type}: real quantizer output where there is one, else random bytes with sane scales. */
+    static MemorySegment randomWeights(GgmlType type, int rows, int cols, Random rnd) {
+        float[] src = new float[rows * cols];
+        for (int i = 0; i < src.length; i++) src[i] = (float) rnd.nextGaussian() * 0.05f;
+        long rowBytes = type.bytesFor(cols);
+        byte[] bytes = new byte[Math.toIntExact(rowBytes * rows)];
+        switch (type) {
+            case F32, F16, BF16, Q8_0, Q4_0 -> {
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(Quantizer.quantize(type, src, r * cols, cols), 0, bytes, (int) (r * rowBytes), (int) rowBytes);
+                }
+            }
+            default -> {
+                rnd.nextBytes(bytes);
+                MemorySegment seg = MemorySegment.ofArray(bytes);
+                int[] scaleOffsets = switch (type) {
+                    case Q4_K, Q5_K -> new int[] {0, 2};
+                    case Q6_K -> new int[] {208};
+                    case Q4_1, Q5_1 -> new int[] {0, 2};
+                    case Q5_0 -> new int[] {0};
+                    default -> throw new IllegalArgumentException(type.toString());
+                };
+                for (long b = 0; b < bytes.length / type.blockBytes(); b++) {
+                    for (int so : scaleOffsets) {
+                        seg.set(AbstractWeightTensor.LE_SHORT, b * type.blockBytes() + so,
+                                Float.floatToFloat16((rnd.nextFloat() - 0.2f) * 0.01f));
+                    }
+                }
+            }
+        }
+        return MemorySegment.ofArray(bytes);
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void fastDotEqualsScalarDotOnRandomRows(GgmlType type) {
+        Random rnd = new Random(42 + type.ordinal());
+        // Odd block counts exercise the unrolled loops' tails; F32/F16 also get a row length that is
+        // not a multiple of any vector length.
+        int[] colsList = type.blockSize() == 256 ? new int[] {256, 768, 3072} : type.blockSize() == 32
+                ? new int[] {32, 96, 3072} : new int[] {7, 100, 3072};
+        for (int cols : colsList) {
+            int rows = 5;
+            AbstractWeightTensor w = (AbstractWeightTensor) WeightTensor.of(type, randomWeights(type, rows, cols, rnd), rows, cols);
+            float[] x = new float[cols + 3];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            float[] deq = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                w.dequantizeRow(r, deq, 0);
+                double scale = 0;
+                for (int k = 0; k < cols; k++) scale += Math.abs((double) deq[k] * x[3 + k]);
+                float scalar = w.dotScalar(r, x, 3);
+                assertEquals(scalar, w.dot(r, x, 3), 1e-5 * scale + 1e-30, type + " " + cols + " cols, row " + r);
+            }
+        }
+    }
+}
