@@ -6,8 +6,12 @@ import dev.phiedge.agent.config.ModelConfig;
 public final class Backends {
     private Backends() {}
 
-    /** Loads the model; the runtime-backed implementation is wired here. */
+    /** Maps the configured GGUF model with the Phi-3 runtime. */
     public static InferenceBackend create(ModelConfig model) {
-        throw new UnsupportedOperationException("runtime backend not wired yet");
+        try {
+            return RuntimeBackend.load(model.path(), model.context(), model.threads());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + model.path() + ": " + e.getMessage(), e);
+        }
     }
 }

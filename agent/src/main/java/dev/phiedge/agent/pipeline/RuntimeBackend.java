@@ -1,0 +1,113 @@
+package dev.phiedge.agent.pipeline;
+
+import dev.phiedge.runtime.generate.Generation;
+import dev.phiedge.runtime.generate.GenerationListener;
+import dev.phiedge.runtime.generate.LabelScores;
+import dev.phiedge.runtime.generate.LanguageModel;
+import dev.phiedge.runtime.generate.SamplerSettings;
+import dev.phiedge.runtime.generate.Session;
+import dev.phiedge.runtime.model.ContextOverflowException;
+import dev.phiedge.runtime.tokenizer.ChatTemplate;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The agent's model: the Phi-3 runtime with one session, used by the single inference worker.
+ *
+ * <p>Each route's system turn ({@code <|system|>\n...<|end|>\n}) is evaluated once and saved
+ * (prefix KV reuse), so an event pays only for its own tokens. Classification scores every label as
+ * the assistant's whole reply (label tokens, then {@code <|end|>}); summaries are generated greedily
+ * until {@code <|end|>} or the route's token limit.
+ */
+public final class RuntimeBackend implements InferenceBackend {
+    private final LanguageModel model;
+    private final Session session;
+    private final Map<String, int[]> routePrefixes = new HashMap<>();
+    private final Map<List<String>, List<int[]>> labelReplies = new HashMap<>();
+    private RuntimeBackend(LanguageModel model) {
+        this.model = model;
+        this.session = model.newSession();
+    }
+
+    /** Maps the model file; {@code context} bounds the KV cache, {@code threads} the cores used. */
+    public static RuntimeBackend load(Path path, int context, int threads) throws IOException {
+        return new RuntimeBackend(LanguageModel.load(path, context, threads));
+    }
+
+    @Override
+    public String modelName() {
+        String file = model.file().path().getFileName().toString();
+        return file.endsWith(".gguf") ? file.substring(0, file.length() - 5) : file;
+    }
+
+    public LanguageModel languageModel() { return model; }
+
+    @Override
+    public ClassifyOutcome classify(String route, String system, String userPrompt, List<String> labels)
+            throws PromptTooLongException {
+        int[] prompt = promptTokens(route, system, userPrompt);
+        List<int[]> replies = labelReplies.computeIfAbsent(labels, this::replies);
+        int longest = replies.stream().mapToInt(r -> r.length).max().orElse(0);
+        if (prompt.length + longest - 1 > model.contextLength()) {
+            throw new PromptTooLongException(prompt.length + longest - 1, model.contextLength());
+        }
+        LabelScores scores = session.scoreReplies(prompt, labels, replies);
+        Map<String, Double> byLabel = new LinkedHashMap<>();
+        for (int i = 0; i < labels.size(); i++) byLabel.put(labels.get(i), scores.probabilities()[i]);
+        String best = scores.best();
+        return new ClassifyOutcome(best, byLabel, prompt.length, replies.get(labels.indexOf(best)).length);
+    }
+
+    @Override
+    public SummaryOutcome summarize(String route, String system, String userPrompt, int maxTokens)
+            throws PromptTooLongException {
+        int[] prompt = promptTokens(route, system, userPrompt);
+        try {
+            Generation g = session.generate(prompt, maxTokens, SamplerSettings.greedy(), GenerationListener.NONE, () -> false);
+            return new SummaryOutcome(g.text().strip(), prompt.length, g.tokens().length);
+        } catch (ContextOverflowException e) {
+            throw new PromptTooLongException(e.needed(), e.contextLength());
+        }
+    }
+
+    /**
+     * Each label as the assistant's whole reply. The assistant marker is a special token, so what
+     * follows it is tokenized on its own: the reply tokens do not depend on the event's text.
+     */
+    private List<int[]> replies(List<String> labels) {
+        return model.replies(ChatTemplate.phi3().render(List.of(), true), labels);
+    }
+
+    /**
+     * Tokenizes the chat prompt, checks it fits, and makes sure the route's system prefix is saved.
+     * Special-token text inside the event (a payload saying {@code <|end|><|assistant|>}) stays plain
+     * text: it cannot close the user turn.
+     */
+    private int[] promptTokens(String route, String system, String userPrompt) throws PromptTooLongException {
+        int[] prompt = ChatTemplate.phi3().encode(model.tokenizer(), system, userPrompt);
+        if (prompt.length >= model.contextLength()) throw new PromptTooLongException(prompt.length, model.contextLength());
+        int[] prefix = routePrefixes.computeIfAbsent(route + "\u0000" + system, k -> systemPrefix(system));
+        if (prefix.length > 1 && prefix.length < prompt.length && Arrays.equals(prefix, 0, prefix.length, prompt, 0, prefix.length)) {
+            session.savePrefix(prefix);
+        }
+        return prompt;
+    }
+
+    /** The tokens of the system turn alone, as they begin every prompt of the route. */
+    private int[] systemPrefix(String system) {
+        String full = ChatTemplate.phi3().render(system, "");
+        int user = full.indexOf("<|user|>");
+        return user > 0 ? model.encodePrompt(full.substring(0, user)) : new int[0];
+    }
+
+    @Override
+    public void close() {
+        session.close();
+        model.close();
+    }
+}
