@@ -6,6 +6,7 @@ import dev.phiedge.runtime.gguf.GgufValue;
 import dev.phiedge.runtime.gguf.GgufWriter;
 import dev.phiedge.runtime.synth.SyntheticType.Role;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -120,6 +121,19 @@ public final class SyntheticModel {
         }
         long bytes = java.nio.file.Files.size(out);
         return new Result(out, bytes, tensors.size(), System.nanoTime() - start);
+    }
+
+    /**
+     * A {@code rows x cols} matrix of {@code type} (F32, F16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K) with the
+     * random weights a synthetic file would hold (spread 0.02), on the heap: for kernel benchmarks and tests.
+     */
+    public static MemorySegment randomMatrix(GgmlType type, int rows, int cols, long seed) {
+        RandomRows random = new RandomRows(type, cols, 0f, 0.02f, new SplittableRandom(seed));
+        MemorySegment m = MemorySegment.ofArray(new byte[Math.multiplyExact(random.rowBytes(), rows)]);
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(MemorySegment.ofArray(random.next()), 0, m, (long) r * random.rowBytes(), random.rowBytes());
+        }
+        return m;
     }
 
     private static float sigma(Role role) {
