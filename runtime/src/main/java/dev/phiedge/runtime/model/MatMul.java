@@ -1,5 +1,6 @@
 package dev.phiedge.runtime.model;
 
+import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.ThreadedMatVec;
 import dev.phiedge.runtime.tensor.WeightTensor;
 
@@ -7,15 +8,28 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  * out[b][r] = W[r] . in[b] for every row r of W and every position b of a batch, on a fixed team of
  * threads, each taking a contiguous range of rows ({@link ThreadedMatVec}).
  *
- * <p>One position (decoding) runs the tensor's own dot kernel on the mapped row. Several positions
+ * <p>One position (decoding) quantizes the input once per product the way ggml does (Q8_0 blocks for
+ * Q4_0/Q8_0 weights, Q8_K for the K-quants: {@link WeightTensor#activationFormat()}) and runs the
+ * tensor's integer kernel on the mapped rows; types without one (F16, F32, ...) or the system property
+ * {@code phiedge.floatActivations=true} use the float dot kernel. Several positions with quantized
+ * activations run the same integer kernel over tiles of rows that stay in cache while every position
+ * passes (so a position's result has the same bits as when decoded alone). Otherwise several positions
  * (prompt processing) dequantize each weight row once into a per-thread float buffer and dot it with
  * every position, so the weights are read once per batch instead of once per token. Nothing is
  * allocated per call: the batched task reads its arguments from fields.
  */
 public final class MatMul implements AutoCloseable {
+    /** Decode with float activations everywhere (slower; for comparisons). */
+    private static final boolean FLOAT_ACTIVATIONS = Boolean.getBoolean("phiedge.floatActivations");
+
     private final ThreadedMatVec team;
     private final ThreadLocal<float[]> rowBuffer = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadedMatVec.RangeTask batchedTask = this::batchedRows;
+    private final ThreadedMatVec.RangeTask batchedQuantizedTask = this::batchedQuantizedRows;
+    private final Q8Activations quantized = new Q8Activations();
+    private Q8Activations[] batchQuantized = new Q8Activations[0];
+    /** Rows per tile of the quantized batched product: their bytes stay in L2 while every position passes. */
+    private static final int TILE_ROWS = 16;
 
     // Arguments of the batched product in flight (one caller at a time).
     private WeightTensor w;
@@ -42,7 +56,32 @@ public final class MatMul implements AutoCloseable {
      */
     public void apply(WeightTensor w, float[] in, int inStride, float[] out, int outStride, int batch) {
         if (batch == 1) {
-            team.matVec(w, in, 0, out, 0);
+            Q8Activations.Format format = w.activationFormat();
+            if (FLOAT_ACTIVATIONS || format == Q8Activations.Format.F32) {
+                team.matVec(w, in, 0, out, 0);
+            } else {
+                team.matVec(w, quantized.quantize(format, in, 0, w.cols()), out, 0);
+            }
+            return;
+        }
+        Q8Activations.Format format = w.activationFormat();
+        if (!FLOAT_ACTIVATIONS && format != Q8Activations.Format.F32) {
+            if (batchQuantized.length < batch) {
+                Q8Activations[] grown = java.util.Arrays.copyOf(batchQuantized, batch);
+                for (int b = batchQuantized.length; b < batch; b++) grown[b] = new Q8Activations();
+                batchQuantized = grown;
+            }
+            for (int b = 0; b < batch; b++) batchQuantized[b].quantize(format, in, b * inStride, w.cols());
+            this.w = w;
+            this.out = out;
+            this.outStride = outStride;
+            this.batch = batch;
+            try {
+                team.forRange(w.rows(), batchedQuantizedTask);
+            } finally {
+                this.w = null;
+                this.out = null;
+            }
             return;
         }
         this.w = w;
@@ -71,6 +110,16 @@ public final class MatMul implements AutoCloseable {
             w.dequantizeRow(r, row, 0);
             for (int b = 0; b < batch; b++) {
                 out[b * outStride + r] = VectorMath.dot(row, 0, in, b * inStride, cols);
+            }
+        }
+    }
+
+    /** Tiles of rows, each against every position: the same integer kernel (and bits) as decoding. */
+    private void batchedQuantizedRows(int start, int end) {
+        for (int r0 = start; r0 < end; r0 += TILE_ROWS) {
+            int r1 = Math.min(end, r0 + TILE_ROWS);
+            for (int b = 0; b < batch; b++) {
+                w.matVec(batchQuantized[b], out, b * outStride, r0, r1);
             }
         }
     }

@@ -87,6 +87,50 @@ abstract class AbstractWeightTensor implements WeightTensor {
         }
     }
 
+    /** Row {@code row} . {@code x} with the integer kernel (x quantized in {@link #activationFormat()}). */
+    public final float dot(int row, Q8Activations x) {
+        Objects.checkIndex(row, rows);
+        checkActivations(x);
+        return dotRowQ8(row * rowBytes, x);
+    }
+
+    /** The scalar integer kernel: ggml's generic vec_dot, the ground truth of {@link #dot(int, Q8Activations)}. */
+    public final float dotScalar(int row, Q8Activations x) {
+        Objects.checkIndex(row, rows);
+        checkActivations(x);
+        return dotRowQ8Scalar(row * rowBytes, x);
+    }
+
+    @Override
+    public final void matVec(Q8Activations x, float[] out, int outOffset, int rowStart, int rowEnd) {
+        Objects.checkFromToIndex(rowStart, rowEnd, rows);
+        checkActivations(x);
+        Objects.checkFromToIndex(outOffset + rowStart, outOffset + rowEnd, out.length);
+        long off = rowStart * rowBytes;
+        for (int r = rowStart; r < rowEnd; r++, off += rowBytes) {
+            out[outOffset + r] = dotRowQ8(off, x);
+        }
+    }
+
+    private void checkActivations(Q8Activations x) {
+        if (activationFormat() == Q8Activations.Format.F32) {
+            throw new UnsupportedOperationException(type + " has no quantized-activation kernel");
+        }
+        if (x.format != activationFormat() || x.n != cols) {
+            throw new IllegalArgumentException(type + " tensor with " + cols + " columns needs " + activationFormat()
+                    + " activations of that length, got " + x.format + " of " + x.n);
+        }
+    }
+
+    /** Integer dot of the row at byte {@code off}; by default the scalar one. */
+    float dotRowQ8(long off, Q8Activations x) {
+        return dotRowQ8Scalar(off, x);
+    }
+
+    float dotRowQ8Scalar(long off, Q8Activations x) {
+        throw new UnsupportedOperationException(type + " has no quantized-activation kernel");
+    }
+
     /** Fast dot of the row at byte {@code off}; by default the scalar kernel. */
     float dotRow(long off, float[] x, int xOffset) {
         return dotRowScalar(off, x, xOffset);

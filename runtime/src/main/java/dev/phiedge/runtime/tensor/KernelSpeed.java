@@ -55,7 +55,15 @@ public final class KernelSpeed {
                 long allocated = mx.getCurrentThreadAllocatedBytes() - a0;
                 System.out.printf("%-5s scalar %5.2f GB/s | vector 1t %5.2f GB/s | pool(1) %5.2f | pool(2) %5.2f GB/s  (%d copies of %.1f MB; %d bytes allocated per matVec)%n",
                         type, scalar, one, p1, p2, ts.length, ts[0].data().byteSize() / 1e6, allocated / ts.length);
-                if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
+                if (ts[0].activationFormat() != Q8Activations.Format.F32) {
+                    Q8Activations xq = new Q8Activations();
+                    Q8Activations.Format f = ts[0].activationFormat();
+                    double q1 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) t.matVec(xq.quantize(f, x, 0, cols), out, 0, 0, rows); });
+                    double qp1 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) pool1.matVec(t, xq.quantize(f, x, 0, cols), out, 0); });
+                    double qp2 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) pool2.matVec(t, xq.quantize(f, x, 0, cols), out, 0); });
+                    System.out.printf("%-5s %s activations, integer dot: 1t %5.2f GB/s | pool(1) %5.2f | pool(2) %5.2f GB/s%n", type, f, q1, qp1, qp2);
+                }
+                if (Boolean.getBoolean("oldExperiment") && (type == GgmlType.Q8_0 || type == GgmlType.Q4_0)) {
                     byte[] xq = new byte[cols];
                     float[] xd = new float[cols / 32];
                     quantizeQ8_0(x, xq, xd);

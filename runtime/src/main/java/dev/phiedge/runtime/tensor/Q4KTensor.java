@@ -52,6 +52,46 @@ public final class Q4KTensor extends AbstractWeightTensor {
     }
 
     @Override
+    public Q8Activations.Format activationFormat() {
+        return Q8Activations.Format.Q8_K;
+    }
+
+    @Override
+    float dotRowQ8(long off, Q8Activations x) {
+        return VectorKernels.ENABLED ? IntKernels.dotQ4K(data, off, blocks, x.q, x.d, x.bsums) : dotRowQ8Scalar(off, x);
+    }
+
+    /** vec_dot_q4_K_q8_K (generic). */
+    @Override
+    float dotRowQ8Scalar(long off, Q8Activations x) {
+        return dotQ8Scalar(data, off, blocks, BLOCK_BYTES, 16, false, x);
+    }
+
+    /**
+     * vec_dot_q4_K_q8_K / vec_dot_q5_K_q8_K (generic): exact integer sums per sub-block times its
+     * scale, minus the mins times Q8_K's bsums; {@code high}: Q5_K's fifth bit from {@code qh} at byte 16.
+     */
+    static float dotQ8Scalar(MemorySegment data, long off, int blocks, int blockBytes, int qsOffset, boolean high, Q8Activations x) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++, off += blockBytes) {
+            int sumi = 0, summ = 0;
+            for (int j = 0; j < 8; j++) {
+                int sm = scaleMinK4(data, off + 4, j);
+                int s = 0;
+                for (int l = 0; l < 32; l++) {
+                    int q = ((data.get(BYTE, off + qsOffset + 32 * (j / 2) + l) & 0xFF) >>> (4 * (j & 1))) & 0xF;
+                    if (high) q |= ((data.get(BYTE, off + 16 + l) >>> j) & 1) << 4;
+                    s += q * x.q[256 * b + 32 * j + l];
+                }
+                sumi += (sm & 0xFF) * s;
+                summ += (sm >>> 8) * (x.bsums[16 * b + 2 * j] + x.bsums[16 * b + 2 * j + 1]);
+            }
+            sum += x.d[b] * fp16(data, off) * sumi - x.d[b] * fp16(data, off + 2) * summ;
+        }
+        return sum;
+    }
+
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 256) {

@@ -29,6 +29,30 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
     }
 
     @Override
+    public Q8Activations.Format activationFormat() {
+        return Q8Activations.Format.Q8_0;
+    }
+
+    @Override
+    float dotRowQ8(long off, Q8Activations x) {
+        return VectorKernels.ENABLED ? IntKernels.dotQ4_0(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
+    }
+
+    /** vec_dot_q4_0_q8_0 (generic): per block the exact integer sum times d_w * d_x. */
+    @Override
+    float dotRowQ8Scalar(long off, Q8Activations x) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++, off += BLOCK_BYTES) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = data.get(BYTE, off + 2 + j) & 0xFF;
+                s += ((q & 0x0F) - 8) * x.q[32 * b + j] + ((q >>> 4) - 8) * x.q[32 * b + j + 16];
+            }
+            sum += s * (fp16(data, off) * x.d[b]);
+        }
+        return sum;
+    }
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 32) {

@@ -32,6 +32,22 @@ public final class Q5KTensor extends AbstractWeightTensor {
     }
 
     @Override
+    public Q8Activations.Format activationFormat() {
+        return Q8Activations.Format.Q8_K;
+    }
+
+    @Override
+    float dotRowQ8(long off, Q8Activations x) {
+        return VectorKernels.ENABLED ? IntKernels.dotQ5K(data, off, blocks, x.q, x.d, x.bsums) : dotRowQ8Scalar(off, x);
+    }
+
+    /** vec_dot_q5_K_q8_K (generic). */
+    @Override
+    float dotRowQ8Scalar(long off, Q8Activations x) {
+        return Q4KTensor.dotQ8Scalar(data, off, blocks, BLOCK_BYTES, 48, true, x);
+    }
+
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 256) {

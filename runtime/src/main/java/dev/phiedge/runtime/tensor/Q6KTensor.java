@@ -34,6 +34,42 @@ public final class Q6KTensor extends AbstractWeightTensor {
     }
 
     @Override
+    public Q8Activations.Format activationFormat() {
+        return Q8Activations.Format.Q8_K;
+    }
+
+    @Override
+    float dotRowQ8(long off, Q8Activations x) {
+        return VectorKernels.ENABLED ? IntKernels.dotQ6K(data, off, blocks, x.q, x.d, x.bsums) : dotRowQ8Scalar(off, x);
+    }
+
+    /** vec_dot_q6_K_q8_K (generic): per 16 weights the integer sum of (q - 32) * x times the int8 scale. */
+    @Override
+    float dotRowQ8Scalar(long off, Q8Activations x) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++, off += BLOCK_BYTES) {
+            int sumi = 0;
+            for (int n = 0; n < 2; n++) {
+                long ql = off + 64 * n;
+                long qh = off + 128 + 32 * n;
+                long sc = off + 192 + 8 * n;
+                int xo = 256 * b + 128 * n;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int lo = data.get(BYTE, ql + l) & 0xFF;
+                    int hi = data.get(BYTE, ql + l + 32) & 0xFF;
+                    int h = data.get(BYTE, qh + l) & 0xFF;
+                    sumi += data.get(BYTE, sc + is) * ((((lo & 0xF) | ((h & 3) << 4)) - 32) * x.q[xo + l]);
+                    sumi += data.get(BYTE, sc + is + 2) * ((((hi & 0xF) | (((h >>> 2) & 3) << 4)) - 32) * x.q[xo + l + 32]);
+                    sumi += data.get(BYTE, sc + is + 4) * ((((lo >>> 4) | (((h >>> 4) & 3) << 4)) - 32) * x.q[xo + l + 64]);
+                    sumi += data.get(BYTE, sc + is + 6) * ((((hi >>> 4) | (((h >>> 6) & 3) << 4)) - 32) * x.q[xo + l + 96]);
+                }
+            }
+            sum += x.d[b] * fp16(data, off + 208) * sumi;
+        }
+        return sum;
+    }
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 256) {

@@ -28,6 +28,27 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
     }
 
     @Override
+    public Q8Activations.Format activationFormat() {
+        return Q8Activations.Format.Q8_0;
+    }
+
+    @Override
+    float dotRowQ8(long off, Q8Activations x) {
+        return VectorKernels.ENABLED ? IntKernels.dotQ8_0(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
+    }
+
+    /** vec_dot_q8_0_q8_0 (generic): per block the exact integer sum times d_w * d_x. */
+    @Override
+    float dotRowQ8Scalar(long off, Q8Activations x) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++, off += BLOCK_BYTES) {
+            int s = 0;
+            for (int j = 0; j < 32; j++) s += data.get(BYTE, off + 2 + j) * x.q[32 * b + j];
+            sum += s * (fp16(data, off) * x.d[b]);
+        }
+        return sum;
+    }
+    @Override
     float dotRowScalar(long off, float[] x, int xOffset) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, xOffset += 32) {

@@ -41,6 +41,8 @@ public final class ThreadedMatVec implements AutoCloseable {
     private float[] mvOut;
     private int mvOutOffset;
     private final RangeTask matVecTask = (start, end) -> mvTensor.matVec(mvX, mvXOffset, mvOut, mvOutOffset, start, end);
+    private Q8Activations mvQ;
+    private final RangeTask matVecQ8Task = (start, end) -> mvTensor.matVec(mvQ, mvOut, mvOutOffset, start, end);
 
     /** A team of {@code threads} (1 or more; 1 means everything runs on the calling thread). */
     public ThreadedMatVec(int threads) {
@@ -72,6 +74,29 @@ public final class ThreadedMatVec implements AutoCloseable {
         } finally {
             mvTensor = null;
             mvX = null;
+            mvOut = null;
+        }
+    }
+
+    /**
+     * {@code out[outOffset + r]} = row {@code r} . {@code x} for every row, with {@code x} already
+     * quantized in the tensor's {@link WeightTensor#activationFormat()}; rows split over the team.
+     */
+    public void matVec(WeightTensor tensor, Q8Activations x, float[] out, int outOffset) {
+        if (x.format() != tensor.activationFormat() || x.length() != tensor.cols()) {
+            throw new IllegalArgumentException(tensor + " needs " + tensor.activationFormat() + " activations of length "
+                    + tensor.cols() + ", got " + x.format() + " of " + x.length());
+        }
+        Objects.checkFromIndexSize(outOffset, tensor.rows(), out.length);
+        mvTensor = tensor;
+        mvQ = x;
+        mvOut = out;
+        mvOutOffset = outOffset;
+        try {
+            forRange(tensor.rows(), matVecQ8Task);
+        } finally {
+            mvTensor = null;
+            mvQ = null;
             mvOut = null;
         }
     }

@@ -31,16 +31,16 @@ final class VectorKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
     static final boolean ENABLED = L == 8 || L == 16;
-    private static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
+    static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
     /** L shorts (half the bits of F). */
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
     /** L bytes (a quarter of the bits of F). */
-    private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
     private static final ByteOrder LE = LITTLE_ENDIAN;
 
     private VectorKernels() {}
 
-    private static float fp16(MemorySegment w, long off) {
+    static float fp16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, off));
     }
 
@@ -57,7 +57,7 @@ final class VectorKernels {
     }
 
     /** L bytes at {@code off}. */
-    private static ByteVector bytes(MemorySegment w, long off) {
+    static ByteVector bytes(MemorySegment w, long off) {
         return ByteVector.fromMemorySegment(BL, w, off, LE);
     }
 

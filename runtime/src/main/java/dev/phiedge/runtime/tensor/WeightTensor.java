@@ -49,6 +49,25 @@ public interface WeightTensor {
     }
 
     /**
+     * The activation encoding of this type's integer kernel (ggml's {@code vec_dot_type}):
+     * {@link Q8Activations.Format#Q8_0} for Q4_0 and Q8_0, {@link Q8Activations.Format#Q8_K} for the
+     * K-quants, {@link Q8Activations.Format#F32} where there is none (then only the float methods apply).
+     */
+    default Q8Activations.Format activationFormat() {
+        return Q8Activations.Format.F32;
+    }
+
+    /**
+     * {@code out[outOffset + r]} = row {@code r} . {@code x} for {@code r} in {@code [rowStart, rowEnd)},
+     * with {@code x} quantized in {@link #activationFormat()} (ggml's way: integer block dots).
+     *
+     * @throws UnsupportedOperationException where {@link #activationFormat()} is F32
+     */
+    default void matVec(Q8Activations x, float[] out, int outOffset, int rowStart, int rowEnd) {
+        throw new UnsupportedOperationException(type() + " has no quantized-activation kernel");
+    }
+
+    /**
      * The tensor class for {@code type}.
      *
      * @throws IllegalArgumentException for a type without kernels, non-positive dimensions, a row length
