@@ -10,7 +10,8 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  *
  * <p>One position (decoding) quantizes the input once per product the way ggml does (Q8_0 blocks for
  * Q4_0/Q8_0 weights, Q8_K for the K-quants: {@link WeightTensor#activationFormat()}) and runs the
- * tensor's integer kernel on the mapped rows; types without one (F16, F32, ...) or the system property
+ * tensor's integer kernel on the mapped rows; types without one, or where it is slower
+ * ({@link WeightTensor#prefersQuantizedActivations()}), or the system property
  * {@code phiedge.floatActivations=true} use the float dot kernel. Several positions with quantized
  * activations run the same integer kernel over tiles of rows that stay in cache while every position
  * passes (so a position's result has the same bits as when decoded alone). Otherwise several positions
@@ -57,7 +58,7 @@ public final class MatMul implements AutoCloseable {
     public void apply(WeightTensor w, float[] in, int inStride, float[] out, int outStride, int batch) {
         if (batch == 1) {
             Q8Activations.Format format = w.activationFormat();
-            if (FLOAT_ACTIVATIONS || format == Q8Activations.Format.F32) {
+            if (FLOAT_ACTIVATIONS || !w.prefersQuantizedActivations()) {
                 team.matVec(w, in, 0, out, 0);
             } else {
                 team.matVec(w, quantized.quantize(format, in, 0, w.cols()), out, 0);
@@ -65,7 +66,7 @@ public final class MatMul implements AutoCloseable {
             return;
         }
         Q8Activations.Format format = w.activationFormat();
-        if (!FLOAT_ACTIVATIONS && format != Q8Activations.Format.F32) {
+        if (!FLOAT_ACTIVATIONS && w.prefersQuantizedActivations()) {
             if (batchQuantized.length < batch) {
                 Q8Activations[] grown = java.util.Arrays.copyOf(batchQuantized, batch);
                 for (int b = batchQuantized.length; b < batch; b++) grown[b] = new Q8Activations();

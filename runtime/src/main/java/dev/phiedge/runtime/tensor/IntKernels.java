@@ -28,23 +28,39 @@ final class IntKernels {
 
     private static final java.nio.ByteOrder LE = LITTLE_ENDIAN;
 
+    /** L quants at byte {@code off} widened to L shorts (same lane count: an intrinsic conversion). */
+    private static ShortVector quants(MemorySegment w, long off) {
+        return (ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.B2S, S, 0);
+    }
+
+    private static IntVector widen(ShortVector v) {
+        return (IntVector) v.convertShape(VectorOperators.S2I, I, 0);
+    }
+
+    private static FloatVector toFloat(IntVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
+    }
+
     // ---------------------------------------------------------------- Q8_0 and Q4_0 x Q8_0
 
     static float dotQ8_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
         for (; b + 1 < blocks; b += 2, off += 68) {
-            a0 = ((FloatVector) q8_0Block(w, off + 2, xq, 32 * b).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            a1 = ((FloatVector) q8_0Block(w, off + 36, xq, 32 * b + 32).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off + 34) * xd[b + 1]), a1);
+            a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+            a1 = toFloat(q8_0Block(w, off + 36, xq, 32 * b + 32)).fma(FloatVector.broadcast(F, fp16(w, off + 34) * xd[b + 1]), a1);
         }
-        if (b < blocks) a0 = ((FloatVector) q8_0Block(w, off + 2, xq, 32 * b).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+        if (b < blocks) a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
         return VectorKernels.sum(a0.add(a1));
     }
 
+    /** Two products summed as shorts before widening: |q * x| <= 128 * 127, so the pair fits. */
     private static IntVector q8_0Block(MemorySegment w, long qs, short[] xq, int xo) {
-        IntVector s = ((IntVector) ((ShortVector) ByteVector.fromMemorySegment(BL, w, qs, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo)).convertShape(VectorOperators.S2I, I, 0));
-        for (int p = L; p < 32; p += L) {
-            s = s.add(((IntVector) ((ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + p)).convertShape(VectorOperators.S2I, I, 0)));
+        IntVector s = widen(quants(w, qs).mul(ShortVector.fromArray(S, xq, xo))
+                .add(quants(w, qs + L).mul(ShortVector.fromArray(S, xq, xo + L))));
+        for (int p = 2 * L; p < 32; p += 2 * L) {
+            s = s.add(widen(quants(w, qs + p).mul(ShortVector.fromArray(S, xq, xo + p))
+                    .add(quants(w, qs + p + L).mul(ShortVector.fromArray(S, xq, xo + p + L)))));
         }
         return s;
     }
@@ -53,14 +69,14 @@ final class IntKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
         for (; b + 1 < blocks; b += 2, off += 36) {
-            a0 = ((FloatVector) q4_0Block(w, off + 2, xq, 32 * b).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            a1 = ((FloatVector) q4_0Block(w, off + 20, xq, 32 * b + 32).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
+            a0 = toFloat(q4_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+            a1 = toFloat(q4_0Block(w, off + 20, xq, 32 * b + 32)).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
         }
-        if (b < blocks) a0 = ((FloatVector) q4_0Block(w, off + 2, xq, 32 * b).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+        if (b < blocks) a0 = toFloat(q4_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
         return VectorKernels.sum(a0.add(a1));
     }
 
-    /** Low nibbles are quants 0..15, high nibbles 16..31; each minus 8. |sum of 2 products| <= 2032. */
+    /** Low nibbles are quants 0..15, high nibbles 16..31, each minus 8. |sum of 2 products| <= 2 * 8 * 127. */
     private static IntVector q4_0Block(MemorySegment w, long qs, short[] xq, int xo) {
         IntVector s = q4_0Part(w, qs, xq, xo);
         for (int p = L; p < 16; p += L) s = s.add(q4_0Part(w, qs + p, xq, xo + p));
@@ -68,10 +84,10 @@ final class IntKernels {
     }
 
     private static IntVector q4_0Part(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qs, LE).convertShape(VectorOperators.B2S, S, 0));
+        ShortVector q = quants(w, qs);
         ShortVector lo = q.and((short) 0x0F).sub((short) 8);
         ShortVector hi = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).sub((short) 8);
-        return ((IntVector) lo.mul(ShortVector.fromArray(S, xq, xo)).add(hi.mul(ShortVector.fromArray(S, xq, xo + 16))).convertShape(VectorOperators.S2I, I, 0));
+        return widen(lo.mul(ShortVector.fromArray(S, xq, xo)).add(hi.mul(ShortVector.fromArray(S, xq, xo + 16))));
     }
 
     // ---------------------------------------------------------------- K-quants x Q8_K
@@ -94,69 +110,90 @@ final class IntKernels {
         return (lo & 0xffffffffL) | ((long) hi << 32);
     }
 
-    static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
-        return dotQ4KOrQ5K(w, off, blocks, xq, xd, bsums, 144, 16, false);
-    }
-
-    static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
-        return dotQ4KOrQ5K(w, off, blocks, xq, xd, bsums, 176, 48, true);
-    }
-
     /**
-     * vec_dot_q4_K_q8_K / vec_dot_q5_K_q8_K: per super-block, {@code d_x*d * sum_j sc_j * (q . x)_j} in
-     * integers, minus {@code d_x*dmin * sum_j m_j * bsum_j} (the bsums of Q8_K make the mins cheap).
-     * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int.
+     * vec_dot_q5_K_q8_K: as {@link #dotQ4K} with the fifth bit of weight l of sub-block j at bit j of
+     * {@code qh[l]}; |q x| <= 31 * 128, so two products still fit a short. One flat method: it is
+     * compiled on its own, so the Vector API calls in it stay within C2's inlining depth.
      */
-    private static float dotQ4KOrQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums,
-                                     int blockBytes, int qsOffset, boolean high) {
+    static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
         FloatVector acc = FloatVector.zero(F);
         float minSum = 0f;
-        for (int b = 0; b < blocks; b++, off += blockBytes) {
+        for (int b = 0; b < blocks; b++, off += 176) {
             long sc = scales(w, off + 4);
             long mn = mins(w, off + 4);
-            int summ = 0;
-            for (int j = 0; j < 8; j++) {
-                summ += (int) ((mn >>> (8 * j)) & 0xFF) * (bsums[16 * b + 2 * j] + bsums[16 * b + 2 * j + 1]);
-            }
             IntVector isum = IntVector.zero(I);
-            for (int j = 0; j < 8; j++) {
-                int scale = (int) ((sc >>> (8 * j)) & 0xFF);
-                if (high) {
-                    isum = q5Sub(w, off, qsOffset, j, xq, 256 * b + 32 * j).mul(scale).add(isum);
-                } else {
-                    isum = q4Sub(w, off + qsOffset + 32 * (j >> 1), 4 * (j & 1), xq, 256 * b + 32 * j).mul(scale).add(isum);
+            for (int c = 0; c < 4; c++) {
+                long qs = off + 48 + 32 * c;
+                int xo = 256 * b + 64 * c;
+                int sLo = (int) ((sc >>> (16 * c)) & 0xFF), sHi = (int) ((sc >>> (16 * c + 8)) & 0xFF);
+                for (int p = 0; p < 32; p += 2 * L) {
+                    ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p + L, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p, LE).convertShape(VectorOperators.B2S, S, 0))
+                            .lanewise(VectorOperators.LSHR, 2 * c);
+                    ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p + L, LE).convertShape(VectorOperators.B2S, S, 0))
+                            .lanewise(VectorOperators.LSHR, 2 * c);
+                    ShortVector lo = q0.and((short) 0x0F).or(h0.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p))
+                            .add(q1.and((short) 0x0F).or(h1.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p + L)));
+                    ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h0.and((short) 2).lanewise(VectorOperators.LSHL, 3))
+                            .mul(ShortVector.fromArray(S, xq, xo + 32 + p))
+                            .add(q1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h1.and((short) 2).lanewise(VectorOperators.LSHL, 3))
+                                    .mul(ShortVector.fromArray(S, xq, xo + 32 + p + L)));
+                    isum = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul(sLo)
+                            .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul(sHi)).add(isum);
                 }
             }
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
+            // mins: m_j times the sum of x's quants in sub-block j
+            int k = 8 * b;
+            int summ = (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
+                    + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
+                    + (int) ((mn >>> 32) & 0xFF) * bsums32[k + 4] + (int) ((mn >>> 40) & 0xFF) * bsums32[k + 5]
+                    + (int) ((mn >>> 48) & 0xFF) * bsums32[k + 6] + (int) (mn >>> 56) * bsums32[k + 7];
             minSum += dx * fp16(w, off + 2) * summ;
         }
         return VectorKernels.sum(acc) - minSum;
     }
 
-    private static IntVector q4Sub(MemorySegment w, long qs, int shift, short[] xq, int xo) {
-        IntVector s = q4Part(w, qs, shift, xq, xo);
-        for (int p = L; p < 32; p += L) s = s.add(q4Part(w, qs + p, shift, xq, xo + p));
-        return s;
-    }
-
-    private static IntVector q4Part(MemorySegment w, long qs, int shift, short[] xq, int xo) {
-        ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qs, LE).convertShape(VectorOperators.B2S, S, 0)).lanewise(VectorOperators.LSHR, shift).and((short) 0x0F);
-        return ((IntVector) q.mul(ShortVector.fromArray(S, xq, xo)).convertShape(VectorOperators.S2I, I, 0));
-    }
-
-    private static IntVector q5Sub(MemorySegment w, long off, int qsOffset, int j, short[] xq, int xo) {
-        long qs = off + qsOffset + 32 * (j >> 1);
-        int shift = 4 * (j & 1);
-        IntVector s = q5Part(w, qs, off + 16, shift, j, xq, xo);
-        for (int p = L; p < 32; p += L) s = s.add(q5Part(w, qs + p, off + 16 + p, shift, j, xq, xo + p));
-        return s;
-    }
-
-    private static IntVector q5Part(MemorySegment w, long qs, long qh, int shift, int j, short[] xq, int xo) {
-        ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qs, LE).convertShape(VectorOperators.B2S, S, 0)).lanewise(VectorOperators.LSHR, shift).and((short) 0x0F)
-                .or(((ShortVector) ByteVector.fromMemorySegment(BL, w, qh, LE).convertShape(VectorOperators.B2S, S, 0)).lanewise(VectorOperators.LSHR, j).and((short) 1).lanewise(VectorOperators.LSHL, 4));
-        return ((IntVector) q.mul(ShortVector.fromArray(S, xq, xo)).convertShape(VectorOperators.S2I, I, 0));
+    /**
+     * vec_dot_q4_K_q8_K: per super-block, {@code d_x*d * sum_j sc_j * (q . x)_j} in
+     * integers, minus {@code d_x*dmin * sum_j m_j * bsum_j} (the bsums of Q8_K make the mins cheap).
+     * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int.
+     */
+    static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
+        FloatVector acc = FloatVector.zero(F);
+        float minSum = 0f;
+        for (int b = 0; b < blocks; b++, off += 144) {
+            long sc = scales(w, off + 4);
+            long mn = mins(w, off + 4);
+            IntVector isum = IntVector.zero(I);
+            for (int c = 0; c < 4; c++) { // sub-blocks 2c (low nibbles) and 2c + 1 (high) share 32 bytes
+                int sLo = (int) ((sc >>> (16 * c)) & 0xFF), sHi = (int) ((sc >>> (16 * c + 8)) & 0xFF);
+                long qs = off + 16 + 32 * c;
+                int xo = 256 * b + 64 * c;
+                for (int p = 0; p < 32; p += 2 * L) {
+                    ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p + L, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector lo = q0.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p))
+                            .add(q1.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p + L)));
+                    ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + 32 + p))
+                            .add(q1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + 32 + p + L)));
+                    isum = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul(sLo)
+                            .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul(sHi)).add(isum);
+                }
+            }
+            float dx = xd[b];
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
+            // mins: m_j times the sum of x's quants in sub-block j
+            int k = 8 * b;
+            int summ = (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
+                    + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
+                    + (int) ((mn >>> 32) & 0xFF) * bsums32[k + 4] + (int) ((mn >>> 40) & 0xFF) * bsums32[k + 5]
+                    + (int) ((mn >>> 48) & 0xFF) * bsums32[k + 6] + (int) (mn >>> 56) * bsums32[k + 7];
+            minSum += dx * fp16(w, off + 2) * summ;
+        }
+        return VectorKernels.sum(acc) - minSum;
     }
 
     /**
@@ -166,10 +203,8 @@ final class IntKernels {
      */
     static float dotQ6K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
         FloatVector acc = FloatVector.zero(F);
-        float corrSum = 0f;
+        FloatVector corrAcc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, off += 210) {
-            int corr = 0;
-            for (int i = 0; i < 16; i++) corr += w.get(AbstractWeightTensor.BYTE, off + 192 + i) * bsums[16 * b + i];
             IntVector isum = IntVector.zero(I);
             for (int g = 0; g < 4; g++) {
                 int n = g >> 1;
@@ -184,9 +219,16 @@ final class IntKernels {
             }
             float dd = xd[b] * fp16(w, off + 208);
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dd), acc);
-            corrSum += dd * (32 * corr);
+            // the 32 offset: sum_i sc_i * bsum_i, L scales at a time
+            IntVector corr = ((IntVector) ByteVector.fromMemorySegment(BL, w, off + 192, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .mul(IntVector.fromArray(I, bsums, 16 * b));
+            for (int i = L; i < 16; i += L) {
+                corr = corr.add(((IntVector) ByteVector.fromMemorySegment(BL, w, off + 192 + i, LE).convertShape(VectorOperators.B2I, I, 0))
+                        .mul(IntVector.fromArray(I, bsums, 16 * b + i)));
+            }
+            corrAcc = ((FloatVector) corr.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, 32 * dd), corrAcc);
         }
-        return VectorKernels.sum(acc) - corrSum;
+        return VectorKernels.sum(acc.sub(corrAcc));
     }
 
     /**
@@ -195,8 +237,8 @@ final class IntKernels {
      * {@code shift+4..}, scale {@code sc[is+4]}).
      */
     private static IntVector q6Part(MemorySegment w, long ql, long qh, int shift, long is, short[] xq, int xo) {
-        ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BL, w, ql, LE).convertShape(VectorOperators.B2S, S, 0));
-        ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qh, LE).convertShape(VectorOperators.B2S, S, 0)).lanewise(VectorOperators.LSHR, shift);
+        ShortVector q = quants(w, ql);
+        ShortVector h = quants(w, qh).lanewise(VectorOperators.LSHR, shift);
         ShortVector qa = q.and((short) 0x0F).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4));
         ShortVector qb = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h.and((short) 0x30));
         return ((IntVector) qa.mul(ShortVector.fromArray(S, xq, xo)).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is))

@@ -46,6 +46,8 @@ public final class Q8Activations {
     /** Q8_0: per block, {@code d * sum(q)}. Q8_K: per 16 quants, {@code sum(q)} (ggml's bsums). */
     float[] sums = new float[0];
     int[] bsums = new int[0];
+    /** Q8_K: per 32 quants, {@code sum(q)} (pairs of bsums: the K-quants' sub-blocks). */
+    int[] bsums32 = new int[0];
 
     public Format format() { return format; }
 
@@ -64,6 +66,7 @@ public final class Q8Activations {
         if (d.length < blocks) d = new float[blocks];
         if (sums.length < blocks) sums = new float[blocks];
         if (bsums.length < n / 16) bsums = new int[n / 16];
+        if (bsums32.length < n / 32) bsums32 = new int[n / 32];
         this.format = format;
         this.n = n;
         if (format == Format.Q8_0) {
@@ -113,6 +116,7 @@ public final class Q8Activations {
             d[b] = 0f;
             java.util.Arrays.fill(q, base, base + 256, (short) 0);
             java.util.Arrays.fill(bsums, 16 * b, 16 * b + 16, 0);
+            java.util.Arrays.fill(bsums32, 8 * b, 8 * b + 8, 0);
             return;
         }
         float iscale = -127f / max;
@@ -120,6 +124,7 @@ public final class Q8Activations {
             bsums[16 * b + g] = roundInto(x, xo + 16 * g, 16, iscale, base + 16 * g);
         }
         d[b] = 1f / iscale;
+        for (int j = 0; j < 8; j++) bsums32[8 * b + j] = bsums[16 * b + 2 * j] + bsums[16 * b + 2 * j + 1];
     }
 
     /** q[qo + j] = min(127, rint(x[xo + j] * scale)) for j in [0, count); returns the quants' sum. */

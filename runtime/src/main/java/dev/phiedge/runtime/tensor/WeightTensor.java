@@ -58,6 +58,15 @@ public interface WeightTensor {
     }
 
     /**
+     * Whether decoding should use the integer kernel (quantizing the activations) rather than the float
+     * one: true where there is one and it was measured faster (not Q6_K: its per-16 scales cost an
+     * int multiply each, the Vector API having no widening multiply-add; it only breaks even).
+     */
+    default boolean prefersQuantizedActivations() {
+        return activationFormat() != Q8Activations.Format.F32;
+    }
+
+    /**
      * {@code out[outOffset + r]} = row {@code r} . {@code x} for {@code r} in {@code [rowStart, rowEnd)},
      * with {@code x} quantized in {@link #activationFormat()} (ggml's way: integer block dots).
      *
