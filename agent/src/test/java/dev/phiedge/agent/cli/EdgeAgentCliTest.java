@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.phiedge.agent.pipeline.Backends;
-import dev.phiedge.agent.testing.ScriptedTestBackend;
 import dev.phiedge.agent.testing.SharedData;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -22,8 +21,9 @@ class EdgeAgentCliTest {
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
     private final String demo = SharedData.repoRoot().resolve("samples/config/demo.yaml").toString();
 
-    private int run(boolean scripted, String... args) {
-        EdgeAgentCli cli = new EdgeAgentCli(scripted ? m -> new ScriptedTestBackend() : Backends::create,
+    /** The CLI as installed: the demo model through the real runtime backend. */
+    private int run(String... args) {
+        EdgeAgentCli cli = new EdgeAgentCli(Backends::create,
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         return cli.run(args);
     }
@@ -38,7 +38,7 @@ class EdgeAgentCliTest {
 
     @Test
     void checkAcceptsTheSamples() {
-        assertEquals(0, run(false, "check", "--config", demo), err());
+        assertEquals(0, run("check", "--config", demo), err());
         assertTrue(out().startsWith("OK: "), out());
     }
 
@@ -52,50 +52,71 @@ class EdgeAgentCliTest {
                 routes:
                   - {name: a, subscribe: "x/#/y", task: classify, labels: [p, q], prompt: "{v}", publish: out}
                 """);
-        assertEquals(1, run(false, "check", "--config", file.toString()));
+        assertEquals(1, run("check", "--config", file.toString()));
         String printed = out();
         assertTrue(printed.contains(file + ":2: mqtt.colour: unknown key"), printed);
         assertTrue(printed.contains(file + ":3: model.path: model file not found"), printed);
         assertTrue(printed.contains(file + ":5: routes[0].subscribe: invalid topic filter"), printed);
         assertTrue(printed.contains("3 problem(s)"), printed);
-        assertEquals(1, run(false, "check", "--config", dir.resolve("absent.yaml").toString()));
+        assertEquals(1, run("check", "--config", dir.resolve("absent.yaml").toString()));
         assertTrue(out().contains("configuration file not found"), out());
     }
 
     @Test
     void onceRendersRunsAndPrintsTheResult() throws Exception {
-        int code = run(true, "once", "--config", demo, "--route", "greenhouse-climate", "--topic", "greenhouse/6/climate",
+        // The first event of shared/models/demo/examples.jsonl: normal by the model's rules, 61 prompt tokens.
+        int code = run("once", "--config", demo, "--route", "greenhouse-climate", "--topic", "greenhouse/6/climate",
                 "--payload", "{\"temperature\": 21.0, \"humidity\": 72, \"soil_moisture\": 36, \"co2\": 857}");
         assertEquals(0, code, err());
         JsonNode result = new ObjectMapper().readTree(out());
         assertEquals("greenhouse-climate", result.get("route").textValue());
         assertEquals("demo", result.get("device").textValue());
         assertEquals("greenhouse/6/climate", result.get("source_topic").textValue());
+        assertEquals("phi3-edge-demo.Q4_0", result.get("model").textValue());
+        assertEquals("normal", result.get("label").textValue(), result.toString());
+        assertEquals(61, result.get("prompt_tokens").intValue());
+        assertTrue(result.get("scores").get("normal").doubleValue() > 0.5, result.toString());
         assertTrue(result.get("scores").has("critical"));
     }
 
     @Test
+    void onceSummarizesACameraEvent() throws Exception {
+        int code = run("once", "--config", demo, "--route", "camera-events", "--topic", "frigate/events",
+                "--payload", "{\"type\": \"new\", \"after\": {\"id\": \"cam-7\", \"camera\": \"front_door\", "
+                        + "\"label\": \"person\", \"top_score\": 0.91, \"entered_zones\": [\"driveway\"]}}");
+        assertEquals(0, code, err());
+        JsonNode result = new ObjectMapper().readTree(out());
+        assertEquals("cam-7", result.get("event_id").textValue());
+        assertEquals("A person appeared on front_door in the driveway.", result.get("summary").textValue());
+    }
+
+    @Test
     void onceRefusesABrokenEventWithTheReason() {
-        assertEquals(1, run(true, "once", "--config", demo, "--route", "camera-events", "--topic", "frigate/events",
+        assertEquals(1, run("once", "--config", demo, "--route", "camera-events", "--topic", "frigate/events",
                 "--payload", "{\"type\": \"new\"}"));
         assertTrue(err().contains("\"reason\":\"missing_field\""), err());
-        assertEquals(2, run(true, "once", "--config", demo, "--route", "camera-events", "--topic", "elsewhere",
+        assertEquals(2, run("once", "--config", demo, "--route", "camera-events", "--topic", "elsewhere",
                 "--payload", "{}"));
         assertTrue(err().contains("does not match"), err());
     }
 
     @Test
-    void runSaysClearlyThatTheRuntimeBackendIsMissing() {
-        assertEquals(2, run(false, "run", "--config", demo));
-        assertTrue(err().contains("runtime backend not wired yet"), err());
+    void runSaysClearlyWhenTheModelCannotBeLoaded(@TempDir Path dir) throws Exception {
+        // A file that passes the configuration check (it starts with GGUF) but is cut off after its version.
+        Files.write(dir.resolve("cut.gguf"), new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0});
+        Path config = dir.resolve("agent.yaml");
+        Files.writeString(config, Files.readString(Path.of(demo))
+                .replace("path: ../models/phi3-edge-demo.Q4_0.gguf", "path: cut.gguf"));
+        assertEquals(2, run("run", "--config", config.toString()));
+        assertTrue(err().contains("cannot load the model: ") && err().contains("cut.gguf"), err());
     }
 
     @Test
     void usageErrors() {
-        assertEquals(2, run(false));
-        assertEquals(2, run(false, "check"));
-        assertEquals(2, run(false, "frobnicate"));
-        assertEquals(2, run(false, "demo"));
+        assertEquals(2, run());
+        assertEquals(2, run("check"));
+        assertEquals(2, run("frobnicate"));
+        assertEquals(2, run("demo"));
         assertTrue(err().contains("usage: edge-agent"), err());
     }
 }
