@@ -100,18 +100,33 @@ public final class MatMul implements AutoCloseable {
         }
     }
 
+    /**
+     * Rows in pairs, dequantized once into a per-thread buffer, against positions in fours
+     * ({@link VectorMath#dot2x4}); leftovers one by one in the same order.
+     */
     private void batchedRows(int start, int end) {
         int cols = w.cols();
-        float[] row = rowBuffer.get();
-        if (row.length < cols) {
-            row = new float[cols];
-            rowBuffer.set(row);
+        float[] rows = rowBuffer.get();
+        if (rows.length < 2 * cols) {
+            rows = new float[2 * cols];
+            rowBuffer.set(rows);
         }
-        for (int r = start; r < end; r++) {
-            w.dequantizeRow(r, row, 0);
-            for (int b = 0; b < batch; b++) {
-                out[b * outStride + r] = VectorMath.dot(row, 0, in, b * inStride, cols);
+        int r = start;
+        for (; r + 1 < end; r += 2) {
+            w.dequantizeRow(r, rows, 0);
+            w.dequantizeRow(r + 1, rows, cols);
+            int b = 0;
+            for (; b + 3 < batch; b += 4) {
+                VectorMath.dot2x4(rows, 0, cols, in, b * inStride, inStride, cols, out, b * outStride + r, b * outStride + r + 1, outStride);
             }
+            for (; b < batch; b++) {
+                out[b * outStride + r] = VectorMath.dot1(rows, 0, in, b * inStride, cols);
+                out[b * outStride + r + 1] = VectorMath.dot1(rows, cols, in, b * inStride, cols);
+            }
+        }
+        if (r < end) {
+            w.dequantizeRow(r, rows, 0);
+            for (int b = 0; b < batch; b++) out[b * outStride + r] = VectorMath.dot1(rows, 0, in, b * inStride, cols);
         }
     }
 

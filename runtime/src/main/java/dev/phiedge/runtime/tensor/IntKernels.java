@@ -101,6 +101,14 @@ final class IntKernels {
         return (lo & 0xffffffffL) | ((long) hi << 32);
     }
 
+    /** sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}. */
+    private static int minsTimesSums(long mn, int[] bsums32, int k) {
+        return (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
+                + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
+                + (int) ((mn >>> 32) & 0xFF) * bsums32[k + 4] + (int) ((mn >>> 40) & 0xFF) * bsums32[k + 5]
+                + (int) ((mn >>> 48) & 0xFF) * bsums32[k + 6] + (int) (mn >>> 56) * bsums32[k + 7];
+    }
+
     /** The 8 six-bit mins, byte j = sub-block j. */
     static long mins(MemorySegment w, long sc) {
         int u1 = w.get(AbstractWeightTensor.LE_INT, sc + 4);
@@ -120,7 +128,6 @@ final class IntKernels {
         float minSum = 0f;
         for (int b = 0; b < blocks; b++, off += 176) {
             long sc = scales(w, off + 4);
-            long mn = mins(w, off + 4);
             IntVector isum = IntVector.zero(I);
             for (int c = 0; c < 4; c++) {
                 long qs = off + 48 + 32 * c;
@@ -145,13 +152,7 @@ final class IntKernels {
             }
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
-            // mins: m_j times the sum of x's quants in sub-block j
-            int k = 8 * b;
-            int summ = (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
-                    + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
-                    + (int) ((mn >>> 32) & 0xFF) * bsums32[k + 4] + (int) ((mn >>> 40) & 0xFF) * bsums32[k + 5]
-                    + (int) ((mn >>> 48) & 0xFF) * bsums32[k + 6] + (int) (mn >>> 56) * bsums32[k + 7];
-            minSum += dx * fp16(w, off + 2) * summ;
+            minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
         }
         return VectorKernels.sum(acc) - minSum;
     }
@@ -166,7 +167,6 @@ final class IntKernels {
         float minSum = 0f;
         for (int b = 0; b < blocks; b++, off += 144) {
             long sc = scales(w, off + 4);
-            long mn = mins(w, off + 4);
             IntVector isum = IntVector.zero(I);
             for (int c = 0; c < 4; c++) { // sub-blocks 2c (low nibbles) and 2c + 1 (high) share 32 bytes
                 int sLo = (int) ((sc >>> (16 * c)) & 0xFF), sHi = (int) ((sc >>> (16 * c + 8)) & 0xFF);
@@ -185,13 +185,7 @@ final class IntKernels {
             }
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
-            // mins: m_j times the sum of x's quants in sub-block j
-            int k = 8 * b;
-            int summ = (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
-                    + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
-                    + (int) ((mn >>> 32) & 0xFF) * bsums32[k + 4] + (int) ((mn >>> 40) & 0xFF) * bsums32[k + 5]
-                    + (int) ((mn >>> 48) & 0xFF) * bsums32[k + 6] + (int) (mn >>> 56) * bsums32[k + 7];
-            minSum += dx * fp16(w, off + 2) * summ;
+            minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
         }
         return VectorKernels.sum(acc) - minSum;
     }

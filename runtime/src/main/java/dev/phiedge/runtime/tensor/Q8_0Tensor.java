@@ -32,6 +32,12 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
         return Q8Activations.Format.Q8_0;
     }
 
+    /** Only for long rows: see {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}. */
+    @Override
+    public boolean prefersQuantizedActivations() {
+        return cols >= QUANTIZED_FROM_COLS;
+    }
+
     @Override
     float dotRowQ8(long off, Q8Activations x) {
         return VectorKernels.ENABLED ? IntKernels.dotQ8_0(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);

@@ -50,9 +50,12 @@ final class VectorKernels {
      * is compiled; this order is the same in every tier.
      */
     static float sum(FloatVector v) {
-        for (int half = L / 2; half >= 1; half >>= 1) {
-            v = v.add(v.slice(half));
-        }
+        // Constant slice origins, written out: a loop's origin is not a constant when C2 parses the
+        // intrinsic, so it would take the slow (shuffle-building) path once per row.
+        if (L >= 16) v = v.add(v.slice(8));
+        v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
         return v.lane(0);
     }
 

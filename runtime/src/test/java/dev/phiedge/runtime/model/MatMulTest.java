@@ -1,0 +1,98 @@
+package dev.phiedge.runtime.model;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.tensor.Quantizer;
+import dev.phiedge.runtime.tensor.WeightTensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Batched products: with quantized activations every position gets the same bits as alone; the float
+ * batch kernel gives a position the same bits whatever group it falls in; all values equal a float64
+ * product of the dequantized weights (up to activation quantization), for any thread count, odd rows
+ * and batch sizes.
+ */
+class MatMulTest {
+
+    private static WeightTensor tensor(GgmlType type, int rows, int cols, Random rnd) {
+        float[] src = new float[cols];
+        long rowBytes = type.bytesFor(cols);
+        MemorySegment seg = MemorySegment.ofArray(new byte[Math.toIntExact(rowBytes * rows)]);
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < cols; k++) src[k] = (float) rnd.nextGaussian() * 0.05f;
+            MemorySegment.copy(MemorySegment.ofArray(Quantizer.quantize(type, src, 0, cols)), 0, seg, r * rowBytes, rowBytes);
+        }
+        return WeightTensor.of(type, seg, rows, cols);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void batchedPositionsEqualSinglePositionsBitForBit(int threads) {
+        Random rnd = new Random(3);
+        // 256 columns: float activations for Q4_0/Q8_0; 8192: quantized (QUANTIZED_FROM_COLS)
+        int[][] shapes = {{37, 256}, {9, 8192}};
+        try (MatMul mm = new MatMul(threads)) {
+            for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0}) {
+                for (int[] shape : shapes) {
+                    int rows = shape[0], cols = shape[1];
+                    WeightTensor w = tensor(type, rows, cols, rnd);
+                    for (int batch : new int[] {2, 4, 7}) {
+                        int inStride = cols + 3, outStride = rows + 2;
+                        float[] in = new float[batch * inStride];
+                        for (int i = 0; i < in.length; i++) in[i] = (float) rnd.nextGaussian();
+                        float[] out = new float[batch * outStride];
+                        mm.apply(w, in, inStride, out, outStride, batch);
+                        float[] deq = new float[cols];
+                        for (int b = 0; b < batch; b++) {
+                            float[] one = new float[rows];
+                            float[] x = java.util.Arrays.copyOfRange(in, b * inStride, b * inStride + cols);
+                            mm.apply(w, x, cols, one, rows, 1);
+                            for (int r = 0; r < rows; r++) {
+                                String where = type + " " + rows + "x" + cols + " batch " + batch + " position " + b + " row " + r;
+                                if (w.prefersQuantizedActivations()) { // the same integer kernel alone and in a batch
+                                    assertEquals(one[r], out[b * outStride + r], 0f, where);
+                                }
+                                w.dequantizeRow(r, deq, 0);
+                                double exact = 0, scale = 0;
+                                for (int k = 0; k < cols; k++) {
+                                    exact += (double) deq[k] * x[k];
+                                    scale += Math.abs((double) deq[k] * x[k]);
+                                }
+                                double tol = (w.prefersQuantizedActivations() ? 0.02 : 1e-5) * scale;
+                                assertEquals(exact, out[b * outStride + r], tol, where + " (batch)");
+                                assertEquals(exact, one[r], tol, where + " (single)");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2})
+    void floatBatchKernelGivesEveryPositionTheSameBitsWhateverItsGroup(int threads) {
+        Random rnd = new Random(9);
+        int rows = 5, cols = 100; // odd rows (a lone row) and a column tail
+        WeightTensor w = tensor(GgmlType.F32, rows, cols, rnd);
+        float[] in = new float[7 * cols];
+        for (int i = 0; i < in.length; i++) in[i] = (float) rnd.nextGaussian();
+        try (MatMul mm = new MatMul(threads)) {
+            float[] seven = new float[7 * rows];
+            mm.apply(w, in, cols, seven, rows, 7); // positions 0-3 in a group of four, 4-6 one by one
+            float[] three = new float[3 * rows];
+            mm.apply(w, java.util.Arrays.copyOfRange(in, 4 * cols, 7 * cols), cols, three, rows, 3);
+            float[] four = new float[4 * rows];
+            mm.apply(w, java.util.Arrays.copyOfRange(in, 3 * cols, 7 * cols), cols, four, rows, 4);
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < 3; b++) assertEquals(seven[(4 + b) * rows + r], three[b * rows + r], 0f, "position " + (4 + b) + " row " + r);
+                for (int b = 0; b < 4; b++) assertEquals(seven[(3 + b) * rows + r], four[b * rows + r], 0f, "position " + (3 + b) + " row " + r);
+            }
+        }
+    }
+}
