@@ -9,6 +9,9 @@ import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.config.ConfigProblem;
 import dev.phiedge.agent.config.ModelConfig;
 import dev.phiedge.agent.config.RouteConfig;
+import dev.phiedge.agent.demo.DemoRunner;
+import dev.phiedge.agent.gpio.GpioConfig;
+import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.InboundMessage;
 import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.mqtt.OutboundMessage;
@@ -25,7 +28,9 @@ import dev.phiedge.agent.pipeline.ResultPublisher;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -45,7 +50,10 @@ public final class EdgeAgentCli {
             usage: edge-agent run   --config FILE
                    edge-agent check --config FILE
                    edge-agent once  --config FILE --route NAME --topic TOPIC --payload JSON
-                   edge-agent demo""";
+                   edge-agent demo  [--config FILE] [--payloads DIR] [--pace-ms N]""";
+
+    /** The demo's configuration, relative to the working directory or to the repository the jar was built in. */
+    static final Path DEMO_CONFIG = Path.of("samples", "config", "demo.yaml");
 
     private final Function<ModelConfig, InferenceBackend> backends;
     private final PrintStream out;
@@ -79,10 +87,7 @@ public final class EdgeAgentCli {
             case "check" -> require(options, List.of("config")) ? check(options) : 2;
             case "once" -> require(options, List.of("config", "route", "topic", "payload")) ? once(options) : 2;
             case "run" -> require(options, List.of("config")) ? daemon(options) : 2;
-            case "demo" -> {
-                err.println("demo: not yet available");
-                yield 2;
-            }
+            case "demo" -> demo(options);
             default -> {
                 err.println("unknown command '" + args[0] + "'\n" + USAGE);
                 yield 2;
@@ -118,8 +123,10 @@ public final class EdgeAgentCli {
             return 1;
         }
         AgentConfig c = config.get();
+        // check reads the gpio section and its rules but never opens the pins: it runs anywhere
+        String gpio = c.gpio().map(EdgeAgentCli::describe).orElse("");
         out.println("OK: " + options.get("config") + ": device " + c.deviceId() + ", " + c.routes().size()
-                + " route(s), model " + c.model().path());
+                + " route(s), model " + c.model().path() + gpio);
         return 0;
     }
 
@@ -194,7 +201,7 @@ public final class EdgeAgentCli {
         EdgeAgent agent;
         try {
             agent = new EdgeAgent(config.get(), backend);
-        } catch (MqttSetupException e) {
+        } catch (MqttSetupException | GpioUnavailableException e) {
             err.println(e.getMessage());
             backend.close();
             return 2;
@@ -212,6 +219,63 @@ public final class EdgeAgentCli {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    private static String describe(GpioConfig gpio) {
+        return "; gpio (" + gpio.provider().wireName() + "): " + gpio.inputs().size() + " input(s), "
+                + gpio.outputs().size() + " output(s), " + gpio.rules().size() + " rule(s)";
+    }
+
+    /**
+     * {@code demo}: the embedded broker, the agent with the demo model and a simulator. Without
+     * {@code --config}, samples/config/demo.yaml is taken from the working directory, else from the
+     * repository the jar sits in (agent/target/edge-agent.jar → ../../samples), so it works from anywhere.
+     */
+    private int demo(Map<String, String> options) {
+        for (String name : options.keySet()) {
+            if (!List.of("config", "payloads", "pace-ms").contains(name)) {
+                err.println("unknown option --" + name + "\n" + USAGE);
+                return 2;
+            }
+        }
+        Path config;
+        if (options.containsKey("config")) {
+            config = Path.of(options.get("config"));
+        } else {
+            Optional<Path> found = defaultDemoConfig();
+            if (found.isEmpty()) {
+                err.println("demo: " + DEMO_CONFIG + " not found in the working directory nor next to the jar;"
+                        + " run it from the repository root or pass --config FILE");
+                return 2;
+            }
+            config = found.get();
+        }
+        Path payloads = options.containsKey("payloads") ? Path.of(options.get("payloads"))
+                : config.toAbsolutePath().getParent().resolveSibling("payloads");
+        Duration pace = DemoRunner.DEFAULT_PACE;
+        if (options.containsKey("pace-ms")) {
+            try {
+                pace = Duration.ofMillis(Long.parseUnsignedLong(options.get("pace-ms")));
+            } catch (NumberFormatException e) {
+                err.println("--pace-ms: expected a number of milliseconds, got '" + options.get("pace-ms") + "'");
+                return 2;
+            }
+        }
+        return DemoRunner.run(out, config, backends, payloads, pace, DemoRunner.DEFAULT_RESULT_TIMEOUT);
+    }
+
+    static Optional<Path> defaultDemoConfig() {
+        if (Files.isRegularFile(DEMO_CONFIG)) {
+            return Optional.of(DEMO_CONFIG);
+        }
+        try {
+            // agent/target/edge-agent.jar, or agent/target/classes when run from the build
+            Path code = Path.of(EdgeAgentCli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path candidate = code.toAbsolutePath().getParent().resolve("../..").resolve(DEMO_CONFIG).normalize();
+            return Files.isRegularFile(candidate) ? Optional.of(candidate) : Optional.empty();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     private static String pretty(JsonNode node) {

@@ -1,20 +1,20 @@
 package dev.phiedge.agent.config;
 
+import dev.phiedge.agent.gpio.GpioConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import org.yaml.snakeyaml.nodes.Node;
 
 /**
  * A whole, validated configuration file.
  *
  * @param source        the file it came from
  * @param statsInterval how often the stats message is published
- * @param gpio          the optional {@code gpio} section, kept as parsed YAML for the GPIO feature
+ * @param gpio          the optional {@code gpio} section, parsed and checked against the routes
  */
 public record AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelConfig model, List<RouteConfig> routes,
-                          LimitsConfig limits, Duration statsInterval, Optional<Node> gpio) {
+                          LimitsConfig limits, Duration statsInterval, Optional<GpioConfig> gpio) {
 
     public static final Duration DEFAULT_STATS_INTERVAL = Duration.ofSeconds(60);
 

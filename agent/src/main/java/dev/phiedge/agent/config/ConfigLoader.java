@@ -1,5 +1,6 @@
 package dev.phiedge.agent.config;
 
+import dev.phiedge.agent.gpio.GpioConfig;
 import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateField;
@@ -40,6 +41,8 @@ public final class ConfigLoader {
     private final Path file;
     private final Path baseDir;
     private final List<ConfigProblem> problems = new ArrayList<>();
+    /** Every route listed could be read (so GPIO rules can be checked against them). */
+    private boolean routesComplete;
 
     private ConfigLoader(Path file) {
         this.file = file;
@@ -86,7 +89,10 @@ public final class ConfigLoader {
                     return Duration.ofSeconds(seconds);
                 })
                 .orElse(AgentConfig.DEFAULT_STATS_INTERVAL);
-        Optional<Node> gpio = top.raw("gpio");
+        // Rules are checked against the routes; when a route is too broken to read, its rules would only
+        // add "no route named" noise, so the cross-check waits until the routes are fixed.
+        Optional<GpioConfig> gpio = top.raw("gpio")
+                .flatMap(node -> GpioConfig.parse(file, node, routesComplete ? routes : null, problems));
         top.reportUnknownKeys();
         if (!problems.isEmpty()) {
             problems.sort(java.util.Comparator.comparingInt(ConfigProblem::line));
@@ -210,6 +216,7 @@ public final class ConfigLoader {
                 routes.add(route);
             }
         }
+        routesComplete = routes.size() == items.get().size();
         return routes;
     }
 

@@ -8,6 +8,7 @@ import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.config.ModelConfig;
 import dev.phiedge.agent.config.MqttConfig;
 import dev.phiedge.agent.config.RouteConfig;
+import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.pipeline.EdgeAgent;
 import dev.phiedge.agent.pipeline.InferenceBackend;
@@ -111,7 +112,7 @@ public final class DemoRunner {
             EdgeAgent agent;
             try {
                 agent = new EdgeAgent(config, backend);
-            } catch (MqttSetupException e) {
+            } catch (MqttSetupException | GpioUnavailableException e) {
                 backend.close();
                 out.println("demo: " + e.getMessage());
                 return 1;

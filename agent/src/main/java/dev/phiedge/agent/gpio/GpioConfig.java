@@ -207,8 +207,8 @@ public record GpioConfig(Provider provider, Optional<String> chip, List<Input> i
                 String label = text(m, key, "label", true).orElse("");
                 String output = text(m, key, "output", true).orElse("");
                 if (!output.isEmpty() && outputs.stream().noneMatch(o -> o.name().equals(output))) {
-                    problem(m.get("output"), key + ".output", "no output named '" + output + "'; outputs: "
-                            + String.join(", ", outputs.stream().map(Output::name).toList()));
+                    problem(m.get("output"), key + ".output", "no output named '" + output + "'; " + (outputs.isEmpty()
+                            ? "gpio.outputs lists none" : "outputs: " + String.join(", ", outputs.stream().map(Output::name).toList())));
                 }
                 Level state = choice(m, key, "state", Level.class).orElse(Level.HIGH);
                 Optional<Duration> hold = seconds(m, key, "for_s");

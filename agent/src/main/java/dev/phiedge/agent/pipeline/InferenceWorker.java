@@ -3,6 +3,7 @@ package dev.phiedge.agent.pipeline;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.tinylog.Logger;
 
 /**
@@ -16,11 +17,22 @@ public final class InferenceWorker implements AutoCloseable {
     private final ResultPublisher results;
     private final ErrorReporter errors;
     private final AgentStats stats;
+    private final BiConsumer<String, String> classified;
     private final Thread thread;
     private volatile boolean stopping;
 
     public InferenceWorker(EventQueue queue, InferenceBackend backend, ResultPublisher results, ErrorReporter errors,
                            AgentStats stats) {
+        this(queue, backend, results, errors, stats, (route, label) -> { });
+    }
+
+    /**
+     * @param classified told {@code (route, label)} after each classification, before the result is
+     *                   published (the GPIO rules: an alarm must not wait for the broker); it must not block
+     */
+    public InferenceWorker(EventQueue queue, InferenceBackend backend, ResultPublisher results, ErrorReporter errors,
+                           AgentStats stats, BiConsumer<String, String> classified) {
+        this.classified = classified;
         this.queue = queue;
         this.backend = backend;
         this.results = results;
@@ -55,6 +67,9 @@ public final class InferenceWorker implements AutoCloseable {
                         event.route().maxTokens());
             };
             long inferenceNanos = System.nanoTime() - started;
+            if (outcome instanceof ClassifyOutcome c) {
+                notifyClassified(event.route().name(), c.label());
+            }
             long inferenceMs = TimeUnit.NANOSECONDS.toMillis(inferenceNanos);
             ObjectNode result = results.result(event, outcome, queuedMs, inferenceMs);
             results.publish(event, result);
@@ -69,6 +84,15 @@ public final class InferenceWorker implements AutoCloseable {
                     e.getClass().getSimpleName() + ": " + e.getMessage(), Optional.of(event.eventId()));
         }
         return Optional.empty();
+    }
+
+    private void notifyClassified(String route, String label) {
+        try {
+            classified.accept(route, label);
+        } catch (RuntimeException e) {
+            // an actuator failure must never cost the answer
+            Logger.error(e, "Acting on {} {} failed", route, label);
+        }
     }
 
     /** Lets the event in flight finish, then stops; waits for it. */

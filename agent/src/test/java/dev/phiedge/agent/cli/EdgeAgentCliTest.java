@@ -2,6 +2,7 @@ package dev.phiedge.agent.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -112,11 +114,96 @@ class EdgeAgentCliTest {
     }
 
     @Test
+    void checkReportsGpioMistakesWithFileAndLineAndNeverOpensPins(@TempDir Path dir) throws Exception {
+        String routes = Files.readString(Path.of(demo))
+                .replace("path: ../models/phi3-edge-demo.Q4_0.gguf", "path: " + Path.of(demo).resolveSibling("../models/phi3-edge-demo.Q4_0.gguf").normalize());
+        int routesLines = (int) routes.lines().count();
+        Path file = dir.resolve("agent.yaml");
+        Files.writeString(file, routes + """
+                gpio:
+                  provider: gpoid
+                  inputs:
+                    - {name: pir, pin: 23, pull: sideways}
+                    - {name: button, pin: 23}
+                  outputs: [{name: led, pin: 600}]
+                  rules:
+                    - {route: greenhouse-climate, label: hot, output: led}
+                    - {route: camera-events, label: critical, output: buzzer}
+                    - {route: greenhouse, label: critical, output: led, for_s: soon}
+                """);
+        assertEquals(1, run("check", "--config", file.toString()));
+        String printed = out();
+        int g = routesLines + 1; // the line of "gpio:"
+        for (String expected : List.of(
+                ":" + (g + 1) + ": gpio.provider: ",
+                ":" + (g + 3) + ": gpio.inputs[0].pull: ",
+                ":" + (g + 4) + ": gpio.inputs[1].pin: pin 23 is already used by 'pir'",
+                ":" + (g + 5) + ": gpio.outputs[0].pin: ",
+                ":" + (g + 7) + ": gpio.rules[0].label: route 'greenhouse-climate' has no label 'hot'",
+                ":" + (g + 8) + ": gpio.rules[1].output: no output named 'buzzer'",
+                ":" + (g + 8) + ": gpio.rules[1].route: route 'camera-events' summarizes",
+                ":" + (g + 9) + ": gpio.rules[2].route: no route named 'greenhouse'",
+                ":" + (g + 9) + ": gpio.rules[2].for_s: ")) {
+            assertTrue(printed.contains(file + expected), "missing '" + expected + "' in:\n" + printed);
+        }
+
+        // a valid section on a machine without GPIO: check passes (it only reads), run refuses to start
+        Files.writeString(file, routes + """
+                gpio:
+                  inputs: [{name: pir, pin: 23, topic: gpio/pir}]
+                  outputs: [{name: led, pin: 17}]
+                  rules: [{route: greenhouse-climate, label: critical, output: led, for_s: 5}]
+                """);
+        out.reset();
+        assertEquals(0, run("check", "--config", file.toString()), out());
+        assertTrue(out().contains("gpio (gpiod): 1 input(s), 1 output(s), 1 rule(s)"), out());
+    }
+
+    @Test
+    void runWithGpioOnAMachineWithoutGpioStopsWithAClearError(@TempDir Path dir) throws Exception {
+        try (var chips = Files.newDirectoryStream(Path.of("/dev"), "gpiochip*")) {
+            assumeFalse(chips.iterator().hasNext(), "this machine has GPIO chips");
+        }
+        Path file = dir.resolve("agent.yaml");
+        Files.writeString(file, Files.readString(Path.of(demo))
+                .replace("path: ../models/", "path: " + Path.of(demo).resolveSibling("../models").normalize() + "/") + """
+                gpio:
+                  provider: gpiod
+                  outputs: [{name: led, pin: 17}]
+                """);
+        assertEquals(2, run("run", "--config", file.toString()));
+        assertTrue(err().contains("gpio: provider gpiod needs a GPIO character device, but there is no /dev/gpiochip*"),
+                err());
+        assertTrue(err().contains("remove the gpio section"), err());
+    }
+
+    /** {@code edge-agent demo} as typed: samples/config/demo.yaml found next to the build, every sample answered. */
+    @Test
+    void demoAnswersEveryShippedSampleAsTheRulesSay() {
+        assertEquals(0, run("demo", "--pace-ms", "20"), out() + err());
+        String text = out();
+        assertTrue(text.startsWith("Starting the embedded MQTT broker ..."), text);
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("greenhouse/3/climate          temperature 41.2 C, humidity 55 %,"
+                + " soil 30 %, CO2 900 ppm -> critical (")), text);
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("frigate/events                new person on front_door (0.91)"
+                + " -> \"A person appeared on front_door.\"")), text);
+        assertTrue(text.contains("16 events, 16 answered (16 of 16 as expected), 0 rejected"), text);
+        assertEquals("Stopped.", text.lines().toList().getLast());
+    }
+
+    @Test
+    void theDemoConfigurationIsFoundFromTheWorkingDirectoryOrTheBuild() {
+        Path found = EdgeAgentCli.defaultDemoConfig().orElseThrow().toAbsolutePath().normalize();
+        assertEquals(Path.of(demo).toAbsolutePath().normalize(), found);
+    }
+
+    @Test
     void usageErrors() {
         assertEquals(2, run());
         assertEquals(2, run("check"));
         assertEquals(2, run("frobnicate"));
-        assertEquals(2, run("demo"));
+        assertEquals(2, run("demo", "--colour", "red"));
+        assertEquals(2, run("demo", "--pace-ms", "soon"));
         assertTrue(err().contains("usage: edge-agent"), err());
     }
 }

@@ -161,13 +161,9 @@ class DeployFilesTest {
     void theSampleConfigurationsLoadAndTheirGpioRulesMatchTheirRoutes() throws Exception {
         for (String name : List.of("greenhouse.yaml", "camera.yaml")) {
             Path file = REPO.resolve("samples/config").resolve(name);
+            // the loader parses the gpio section and checks each rule against the routes
             AgentConfig config = ConfigLoader.load(file);
-            if (config.gpio().isPresent()) {
-                List<ConfigProblem> problems = new ArrayList<>();
-                GpioConfig gpio = GpioConfig.parse(file, config.gpio().get(), config.routes(), problems).orElse(null);
-                assertEquals(List.of(), problems, name);
-                assertFalse(gpio.rules().isEmpty(), name);
-            }
+            config.gpio().ifPresent(gpio -> assertFalse(gpio.rules().isEmpty(), name));
         }
     }
 
@@ -185,7 +181,7 @@ class DeployFilesTest {
                 }
             }
         }
-        // the Pi template's gpio section is valid too (the loader keeps it raw)
+        // the Pi template's gpio section is valid too (read alone: the loader stops at the model path here)
         Path pi = REPO.resolve("deploy/config/raspberry-pi-5.yaml");
         var root = (org.yaml.snakeyaml.nodes.MappingNode) new org.yaml.snakeyaml.Yaml()
                 .compose(Files.newBufferedReader(pi, StandardCharsets.UTF_8));

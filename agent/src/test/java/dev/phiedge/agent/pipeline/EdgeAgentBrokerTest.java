@@ -9,8 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigLoader;
+import dev.phiedge.agent.testing.BrokerAndModel;
 import dev.phiedge.agent.testing.GatedBackend;
-import dev.phiedge.agent.testing.MosquittoBroker;
 import dev.phiedge.agent.testing.SharedData;
 import dev.phiedge.agent.testing.TestClient;
 import java.lang.management.ManagementFactory;
@@ -26,10 +26,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,24 +43,11 @@ class EdgeAgentBrokerTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> LABELS = List.of("normal", "warning", "critical");
-    private static final Path MODEL = SharedData.repoRoot().resolve("samples/models/phi3-edge-demo.Q4_0.gguf").toAbsolutePath();
-    private static MosquittoBroker broker;
-    private static RuntimeBackend model;
+    @RegisterExtension
+    static final BrokerAndModel shared = new BrokerAndModel();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startBrokerAndLoadModel() throws Exception {
-        broker = MosquittoBroker.start();
-        model = RuntimeBackend.load(MODEL, 512, Runtime.getRuntime().availableProcessors());
-    }
-
-    @AfterAll
-    static void stopBrokerAndModel() throws Exception {
-        model.close();
-        broker.close();
-    }
 
     /** A greenhouse reading, with the label the demo model's rule gives it (the README's rule, verbatim). */
     record Reading(String zone, double temperature, int humidity, int soil, int co2) {
@@ -95,9 +81,9 @@ class EdgeAgentBrokerTest {
     private AgentConfig config(String device, String queue, String statsInterval, int reconnectInitialMs) throws Exception {
         String yaml = Files.readString(SharedData.repoRoot().resolve("samples/config/demo.yaml"));
         yaml = replace(yaml, "device_id: demo", "device_id: " + device);
-        yaml = replace(yaml, "  url: tcp://127.0.0.1:1883", "  url: " + broker.url()
+        yaml = replace(yaml, "  url: tcp://127.0.0.1:1883", "  url: " + shared.broker().url()
                 + "\n  reconnect_initial_ms: " + reconnectInitialMs + "\n  reconnect_max_s: 2");
-        yaml = replace(yaml, "path: ../models/phi3-edge-demo.Q4_0.gguf", "path: " + MODEL);
+        yaml = replace(yaml, "path: ../models/phi3-edge-demo.Q4_0.gguf", "path: " + BrokerAndModel.DEMO_MODEL);
         yaml = replace(yaml, "subscribe: greenhouse/+/climate", "subscribe: " + device + "/greenhouse/+/climate");
         // The zone moves one level down under the prefix; the rendered prompt is the same text.
         yaml = replace(yaml, "Zone {$topic[1]}", "Zone {$topic[2]}");
@@ -148,10 +134,10 @@ class EdgeAgentBrokerTest {
     void answersEventsWithTheResultSchemaAndReportsOnlineThenOffline(TestInfo info) throws Exception {
         String d = device(info);
         AgentConfig config = config(d);
-        try (TestClient client = new TestClient(broker.url(), d + "-test")) {
+        try (TestClient client = new TestClient(shared.broker().url(), d + "-test")) {
             client.subscribe(d + "/#");
             client.subscribe("edge-agent/" + d + "/#");
-            EdgeAgent agent = new EdgeAgent(config, GatedBackend.open(model));
+            EdgeAgent agent = new EdgeAgent(config, GatedBackend.open(shared.model()));
             agent.start();
             assertTrue(agent.awaitConnected(WAIT), "agent connects");
             TestClient.Received status = client.awaitTopic("edge-agent/" + d + "/status", WAIT);
@@ -195,7 +181,7 @@ class EdgeAgentBrokerTest {
             assertEquals(READINGS.size() + 1, agent.stats().processed());
         }
         // Retained: a newcomer sees that the device is offline.
-        try (TestClient late = new TestClient(broker.url(), d + "-late")) {
+        try (TestClient late = new TestClient(shared.broker().url(), d + "-late")) {
             late.subscribe("edge-agent/" + d + "/status");
             TestClient.Received retained = late.awaitTopic("edge-agent/" + d + "/status", WAIT);
             assertTrue(retained.retained());
@@ -206,8 +192,8 @@ class EdgeAgentBrokerTest {
     @Test
     void answersV5RequestsOnTheirResponseTopicWithCorrelationData(TestInfo info) throws Exception {
         String d = device(info);
-        try (TestClient client = new TestClient(broker.url(), d + "-test");
-             EdgeAgent agent = new EdgeAgent(config(d), GatedBackend.open(model))) {
+        try (TestClient client = new TestClient(shared.broker().url(), d + "-test");
+             EdgeAgent agent = new EdgeAgent(config(d), GatedBackend.open(shared.model()))) {
             client.subscribe("replies/" + d);
             client.subscribe(d + "/#");
             agent.start();
@@ -237,8 +223,8 @@ class EdgeAgentBrokerTest {
     void badPayloadsGoToErrorsAndTheDaemonKeepsRunning(TestInfo info) throws Exception {
         String d = device(info);
         String errors = "edge-agent/" + d + "/errors";
-        try (TestClient client = new TestClient(broker.url(), d + "-test");
-             EdgeAgent agent = new EdgeAgent(config(d), GatedBackend.open(model))) {
+        try (TestClient client = new TestClient(shared.broker().url(), d + "-test");
+             EdgeAgent agent = new EdgeAgent(config(d), GatedBackend.open(shared.model()))) {
             client.subscribe(errors);
             client.subscribe(d + "/#");
             agent.start();
@@ -327,10 +313,10 @@ class EdgeAgentBrokerTest {
         String d = device(info);
         int events = 1000;
         int capacity = 25;
-        GatedBackend backend = GatedBackend.closed(model);
+        GatedBackend backend = GatedBackend.closed(shared.model());
         AgentConfig config = config(d, "{policy: drop_oldest, capacity: " + capacity + "}", "1", 200);
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-        try (TestClient client = new TestClient(broker.url(), d + "-test");
+        try (TestClient client = new TestClient(shared.broker().url(), d + "-test");
              EdgeAgent agent = new EdgeAgent(config, backend)) {
             client.subscribe(d + "/#");
             client.subscribe("edge-agent/" + d + "/stats");
@@ -405,23 +391,23 @@ class EdgeAgentBrokerTest {
     @Test
     void resubscribesAfterABrokerRestartAndGetsWhatWasPublishedMeanwhile(TestInfo info) throws Exception {
         String d = device(info);
-        // A long first reconnect delay keeps the agent away while the test publishes on the restarted broker.
+        // A long first reconnect delay keeps the agent away while the test publishes on the restarted shared.broker().
         AgentConfig config = config(d, "{policy: drop_oldest, capacity: 100}", "60", 3000);
-        try (EdgeAgent agent = new EdgeAgent(config, GatedBackend.open(model))) {
+        try (EdgeAgent agent = new EdgeAgent(config, GatedBackend.open(shared.model()))) {
             agent.start();
             assertTrue(agent.awaitConnected(WAIT));
             Reading first = READINGS.get(0);
-            try (TestClient client = new TestClient(broker.url(), d + "-test")) {
+            try (TestClient client = new TestClient(shared.broker().url(), d + "-test")) {
                 client.subscribe(d + "/#");
                 client.publish(d + "/greenhouse/" + first.zone() + "/climate", first.payload("before"), 1);
                 JsonNode before = json(client.awaitTopic(assessment(d, first), WAIT));
                 assertEquals("before", before.get("event_id").textValue());
                 assertEquals(first.expected(), before.get("label").textValue());
             }
-            broker.stop();
+            shared.broker().stop();
             waitFor(() -> !agent.isConnected(), "agent notices the broker is gone");
-            broker.startProcess();
-            try (TestClient client = new TestClient(broker.url(), d + "-test")) {
+            shared.broker().startProcess();
+            try (TestClient client = new TestClient(shared.broker().url(), d + "-test")) {
                 boolean agentWasAway = !agent.isConnected();
                 Map<String, Reading> away = new HashMap<>();
                 for (int i = 0; i < 5; i++) {
