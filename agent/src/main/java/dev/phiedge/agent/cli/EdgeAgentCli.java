@@ -67,7 +67,25 @@ public final class EdgeAgentCli {
     }
 
     public static void main(String[] args) {
-        System.exit(new EdgeAgentCli(Backends::create, System.out, System.err).run(args));
+        int status = new EdgeAgentCli(Backends::create, System.out, System.err).run(args);
+        stopLogging();
+        System.exit(status);
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean LOGGING_STOPPED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Writes out what tinylog's writing thread still holds. tinylog.properties turns its own shutdown hook
+     * off: that hook ran next to ours and dropped the shutdown's log lines (outputs reset, offline, stopped).
+     */
+    static void stopLogging() {
+        if (LOGGING_STOPPED.compareAndSet(false, true)) {
+            try {
+                org.tinylog.provider.ProviderRegistry.getLoggingProvider().shutdown();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     public int run(String... args) {
@@ -210,6 +228,7 @@ public final class EdgeAgentCli {
         // SIGTERM (systemd stop) and Ctrl-C run the hook: stop intake, finish the event in flight, go offline.
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
             agent.close();
+            stopLogging();
             stopped.countDown();
         }));
         agent.start();
