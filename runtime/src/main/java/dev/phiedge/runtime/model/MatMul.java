@@ -12,10 +12,10 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  * Q4_0/Q8_0 weights, Q8_K for the K-quants: {@link WeightTensor#activationFormat()}) and runs the
  * tensor's integer kernel on the mapped rows; types without one, or where it is slower
  * ({@link WeightTensor#prefersQuantizedActivations()}), or the system property
- * {@code phiedge.floatActivations=true} use the float dot kernel. Several positions with quantized
- * activations run the same integer kernel over tiles of rows that stay in cache while every position
- * passes (so a position's result has the same bits as when decoded alone). Otherwise several positions
- * (prompt processing) dequantize each weight row once into a per-thread float buffer and dot it with
+ * {@code phiedge.floatActivations=true} use the float dot kernel. Several positions (prompt
+ * processing) are quantized the same way where decoding would quantize them, then taken back as floats
+ * (so a position's result equals its decoded one up to float rounding); the kernel dequantizes each
+ * weight row once into a per-thread float buffer and dots it with
  * every position, so the weights are read once per batch instead of once per token. Nothing is
  * allocated per call: the batched task reads its arguments from fields.
  */
@@ -26,11 +26,8 @@ public final class MatMul implements AutoCloseable {
     private final ThreadedMatVec team;
     private final ThreadLocal<float[]> rowBuffer = ThreadLocal.withInitial(() -> new float[0]);
     private final ThreadedMatVec.RangeTask batchedTask = this::batchedRows;
-    private final ThreadedMatVec.RangeTask batchedQuantizedTask = this::batchedQuantizedRows;
     private final Q8Activations quantized = new Q8Activations();
-    private Q8Activations[] batchQuantized = new Q8Activations[0];
-    /** Rows per tile of the quantized batched product: their bytes stay in L2 while every position passes. */
-    private static final int TILE_ROWS = 16;
+    private float[] dequantizedIn = new float[0];
 
     // Arguments of the batched product in flight (one caller at a time).
     private WeightTensor w;
@@ -65,25 +62,16 @@ public final class MatMul implements AutoCloseable {
             }
             return;
         }
-        Q8Activations.Format format = w.activationFormat();
         if (!FLOAT_ACTIVATIONS && w.prefersQuantizedActivations()) {
-            if (batchQuantized.length < batch) {
-                Q8Activations[] grown = java.util.Arrays.copyOf(batchQuantized, batch);
-                for (int b = batchQuantized.length; b < batch; b++) grown[b] = new Q8Activations();
-                batchQuantized = grown;
+            // The positions quantized as decoding does, back as floats: the float batch kernel then
+            // gives each position the integer kernel's result up to float rounding, at float-GEMM speed.
+            int cols = w.cols();
+            if (dequantizedIn.length < batch * cols) dequantizedIn = new float[batch * cols];
+            for (int b = 0; b < batch; b++) {
+                quantized.quantize(w.activationFormat(), in, b * inStride, cols).dequantize(dequantizedIn, b * cols);
             }
-            for (int b = 0; b < batch; b++) batchQuantized[b].quantize(format, in, b * inStride, w.cols());
-            this.w = w;
-            this.out = out;
-            this.outStride = outStride;
-            this.batch = batch;
-            try {
-                team.forRange(w.rows(), batchedQuantizedTask);
-            } finally {
-                this.w = null;
-                this.out = null;
-            }
-            return;
+            in = dequantizedIn;
+            inStride = cols;
         }
         this.w = w;
         this.in = in;
@@ -127,16 +115,6 @@ public final class MatMul implements AutoCloseable {
         if (r < end) {
             w.dequantizeRow(r, rows, 0);
             for (int b = 0; b < batch; b++) out[b * outStride + r] = VectorMath.dot1(rows, 0, in, b * inStride, cols);
-        }
-    }
-
-    /** Tiles of rows, each against every position: the same integer kernel (and bits) as decoding. */
-    private void batchedQuantizedRows(int start, int end) {
-        for (int r0 = start; r0 < end; r0 += TILE_ROWS) {
-            int r1 = Math.min(end, r0 + TILE_ROWS);
-            for (int b = 0; b < batch; b++) {
-                w.matVec(batchQuantized[b], out, b * outStride, r0, r1);
-            }
         }
     }
 

@@ -130,6 +130,13 @@ abstract class AbstractWeightTensor implements WeightTensor {
         }
     }
 
+    /** The scalar dequantization, the ground truth of {@link #dequantizeRow}. */
+    public final void dequantizeRowScalar(int row, float[] out, int outOffset) {
+        Objects.checkIndex(row, rows);
+        Objects.checkFromIndexSize(outOffset, cols, out.length);
+        dequantizeRowAtScalar(row * rowBytes, out, outOffset);
+    }
+
     /** Integer dot of the row at byte {@code off}; by default the scalar one. */
     float dotRowQ8(long off, Q8Activations x) {
         return dotRowQ8Scalar(off, x);
@@ -146,7 +153,12 @@ abstract class AbstractWeightTensor implements WeightTensor {
 
     abstract float dotRowScalar(long off, float[] x, int xOffset);
 
-    abstract void dequantizeRowAt(long off, float[] out, int outOffset);
+    /** Fast dequantization of the row at byte {@code off}; by default the scalar one. Same bits either way. */
+    void dequantizeRowAt(long off, float[] out, int outOffset) {
+        dequantizeRowAtScalar(off, out, outOffset);
+    }
+
+    abstract void dequantizeRowAtScalar(long off, float[] out, int outOffset);
 
     /** The fp16 at byte {@code off} of {@code seg}. */
     static float fp16(MemorySegment seg, long off) {

@@ -21,7 +21,7 @@ public final class BF16Tensor extends AbstractWeightTensor {
     }
 
     @Override
-    void dequantizeRowAt(long off, float[] out, int outOffset) {
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int k = 0; k < cols; k++) {
             out[outOffset + k] = Quantizer.bf16ToFloat(data.get(LE_SHORT, off + 2L * k));
         }

@@ -26,7 +26,7 @@ public final class F16Tensor extends AbstractWeightTensor {
     }
 
     @Override
-    void dequantizeRowAt(long off, float[] out, int outOffset) {
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int k = 0; k < cols; k++) {
             out[outOffset + k] = fp16(data, off + 2L * k);
         }

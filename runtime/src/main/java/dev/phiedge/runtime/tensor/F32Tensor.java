@@ -26,7 +26,7 @@ public final class F32Tensor extends AbstractWeightTensor {
     }
 
     @Override
-    void dequantizeRowAt(long off, float[] out, int outOffset) {
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int k = 0; k < cols; k++) {
             out[outOffset + k] = data.get(LE_FLOAT, off + 4L * k);
         }

@@ -120,6 +120,12 @@ public final class Q4KTensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
+        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ4KOrQ5K(data, off, blocks, out, outOffset, BLOCK_BYTES, 16, false);
+        else dequantizeRowAtScalar(off, out, outOffset);
+    }
+
+    @Override
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 256) {
             float d = fp16(data, off);
             float min = fp16(data, off + 2);

@@ -75,6 +75,12 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
+        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ4_0(data, off, blocks, out, outOffset);
+        else dequantizeRowAtScalar(off, out, outOffset);
+    }
+
+    @Override
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 32) {
             float d = fp16(data, off);
             for (int j = 0; j < 16; j++) {

@@ -44,7 +44,7 @@ public final class Q4_1Tensor extends AbstractWeightTensor {
     }
 
     @Override
-    void dequantizeRowAt(long off, float[] out, int outOffset) {
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 32) {
             float d = fp16(data, off);
             float m = fp16(data, off + 2);

@@ -77,6 +77,12 @@ public final class Q5KTensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
+        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ4KOrQ5K(data, off, blocks, out, outOffset, BLOCK_BYTES, 48, true);
+        else dequantizeRowAtScalar(off, out, outOffset);
+    }
+
+    @Override
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 256) {
             float d = fp16(data, off);
             float min = fp16(data, off + 2);

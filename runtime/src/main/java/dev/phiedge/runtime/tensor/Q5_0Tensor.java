@@ -44,7 +44,7 @@ public final class Q5_0Tensor extends AbstractWeightTensor {
     }
 
     @Override
-    void dequantizeRowAt(long off, float[] out, int outOffset) {
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 32) {
             float d = fp16(data, off);
             int qh = data.get(LE_INT, off + 2);

@@ -106,6 +106,12 @@ public final class Q6KTensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
+        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ6K(data, off, blocks, out, outOffset);
+        else dequantizeRowAtScalar(off, out, outOffset);
+    }
+
+    @Override
+    void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int b = 0; b < blocks; b++, off += BLOCK_BYTES, outOffset += 256) {
             float d = fp16(data, off + 208);
             for (int n = 0; n < 2; n++) {

@@ -77,6 +77,16 @@ public final class Q8Activations {
         return this;
     }
 
+    /**
+     * Writes the quantized values back as floats, {@code q[i] * d[block]}: a float product with them
+     * equals the integer kernel's result up to float rounding (how batches match single positions).
+     */
+    public void dequantize(float[] out, int outOffset) {
+        Objects.checkFromIndexSize(outOffset, n, out.length);
+        int bs = format.blockSize;
+        for (int i = 0; i < n; i++) out[outOffset + i] = q[i] * d[i / bs];
+    }
+
     /** The quant {@code i} (tests). */
     int quant(int i) {
         Objects.checkIndex(i, n);

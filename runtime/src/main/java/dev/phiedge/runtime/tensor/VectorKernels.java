@@ -237,4 +237,65 @@ final class VectorKernels {
         }
         return sum(a0.add(a1));
     }
+
+    // ---- dequantization: the scalar kernels' exact arithmetic (no fused multiply-add), L weights at a time
+
+    static void dequantizeQ8_0(MemorySegment w, long off, int blocks, float[] out, int o) {
+        for (int b = 0; b < blocks; b++, off += 34, o += 32) {
+            FloatVector d = FloatVector.broadcast(F, fp16(w, off));
+            for (int p = 0; p < 32; p += L) toFloat(bytes(w, off + 2 + p)).mul(d).intoArray(out, o + p);
+        }
+    }
+
+    static void dequantizeQ4_0(MemorySegment w, long off, int blocks, float[] out, int o) {
+        for (int b = 0; b < blocks; b++, off += 18, o += 32) {
+            FloatVector d = FloatVector.broadcast(F, fp16(w, off));
+            for (int p = 0; p < 16; p += L) {
+                ByteVector q = bytes(w, off + 2 + p);
+                toFloat(q.and((byte) 0x0F).sub((byte) 8)).mul(d).intoArray(out, o + p);
+                toFloat(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(d).intoArray(out, o + 16 + p);
+            }
+        }
+    }
+
+    /** Q4_K / Q5_K: {@code d*sc * q - dmin*m} per sub-block, as dequantize_row_q4_K / q5_K. */
+    static void dequantizeQ4KOrQ5K(MemorySegment w, long off, int blocks, float[] out, int o, int blockBytes, int qsOffset, boolean high) {
+        for (int b = 0; b < blocks; b++, off += blockBytes, o += 256) {
+            float d = fp16(w, off);
+            float dmin = fp16(w, off + 2);
+            for (int j = 0; j < 8; j++) {
+                int sm = Q4KTensor.scaleMinK4(w, off + 4, j);
+                FloatVector vd = FloatVector.broadcast(F, d * (sm & 0xFF));
+                FloatVector vm = FloatVector.broadcast(F, dmin * (sm >>> 8));
+                long qs = off + qsOffset + 32 * (j >> 1);
+                int shift = 4 * (j & 1);
+                for (int p = 0; p < 32; p += L) {
+                    ByteVector q = bytes(w, qs + p).lanewise(VectorOperators.LSHR, shift).and((byte) 0x0F);
+                    if (high) {
+                        q = q.or(bytes(w, off + 16 + p).lanewise(VectorOperators.LSHR, j).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                    }
+                    toFloat(q).mul(vd).sub(vm).intoArray(out, o + 32 * j + p);
+                }
+            }
+        }
+    }
+
+    /** Q6_K: {@code (d*sc) * (q - 32)}, as dequantize_row_q6_K; half n, then ql[0..31] and ql[32..63]. */
+    static void dequantizeQ6K(MemorySegment w, long off, int blocks, float[] out, int o) {
+        for (int b = 0; b < blocks; b++, off += 210, o += 256) {
+            float d = fp16(w, off + 208);
+            for (int n = 0; n < 2; n++) {
+                for (int l = 0; l < 64; l += L) { // ql[l], qh bits 2*(l/32)..; weights l and l + 64 of the half
+                    ByteVector q = bytes(w, off + 64 * n + l);
+                    ByteVector h = bytes(w, off + 128 + 32 * n + (l & 31)).lanewise(VectorOperators.LSHR, 2 * (l >> 5));
+                    long is = off + 192 + 8 * n + l / 16;
+                    int ol = o + 128 * n + l;
+                    toFloat(q.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32))
+                            .mul(d * w.get(AbstractWeightTensor.BYTE, is)).intoArray(out, ol);
+                    toFloat(q.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32))
+                            .mul(d * w.get(AbstractWeightTensor.BYTE, is + 4)).intoArray(out, ol + 64);
+                }
+            }
+        }
+    }
 }

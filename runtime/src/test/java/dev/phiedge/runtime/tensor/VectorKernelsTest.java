@@ -68,4 +68,21 @@ class VectorKernelsTest {
             }
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    void fastDequantizationHasTheScalarBits(GgmlType type) {
+        Random rnd = new Random(77 + type.ordinal());
+        int cols = type.blockSize() == 256 ? 768 : 96;
+        int rows = 4;
+        AbstractWeightTensor w = (AbstractWeightTensor) WeightTensor.of(type, randomWeights(type, rows, cols, rnd), rows, cols);
+        float[] fast = new float[cols + 2], scalar = new float[cols + 2];
+        for (int r = 0; r < rows; r++) {
+            w.dequantizeRow(r, fast, 2);
+            w.dequantizeRowScalar(r, scalar, 2);
+            for (int k = 0; k < cols + 2; k++) {
+                assertEquals(Float.floatToRawIntBits(scalar[k]), Float.floatToRawIntBits(fast[k]), type + " row " + r + " col " + k);
+            }
+        }
+    }
 }
