@@ -6,9 +6,12 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed team of {@code threads} platform threads for matrix-vector products: the calling thread
- * plus {@code threads - 1} pool threads, each taking one contiguous range of rows. No allocation per
- * call, no ForkJoinPool. Idle pool threads spin briefly (decode issues products back to back), then
- * park until the next call.
+ * plus {@code threads - 1} pool threads. The range is cut into {@link #CHUNKS_PER_THREAD} contiguous
+ * chunks per thread, claimed in order from an atomic counter: each thread still streams contiguous
+ * rows, and a thread slowed by another process (a shared 2-core VM) takes fewer chunks instead of
+ * holding everyone up ({@code -Dphiedge.staticSplit=true}: one fixed range per thread, for comparison).
+ * No allocation per call, no ForkJoinPool. Idle pool threads spin briefly (decode issues products back
+ * to back), then park until the next call.
  *
  * <p>One caller at a time: the pool is meant to be owned by one decode loop. Not reentrant.
  */
@@ -20,11 +23,23 @@ public final class ThreadedMatVec implements AutoCloseable {
         void run(int start, int end);
     }
 
-    private static final int SPINS = 1 << 15;
+    /**
+     * Waits spin {@code phiedge.spins} times, then yield {@code phiedge.yields} times (a descheduled team
+     * member may need this core; under load on a shared 2-core VM it looked better, but not reproducibly,
+     * so it is off by default), then park.
+     */
+    private static final int SPINS = Integer.getInteger("phiedge.spins", 1 << 15);
+    private static final int YIELDS = Integer.getInteger("phiedge.yields", 0);
+    /** Chunks per thread: small enough for balance, large enough that claiming one costs nothing. */
+    static final int CHUNKS_PER_THREAD = 8;
+    private static final boolean STATIC_SPLIT = Boolean.getBoolean("phiedge.staticSplit");
 
     private final int threads;
     private final Thread[] workers;
     private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicInteger nextChunk = new AtomicInteger();
+    private int chunkSize;
+    private int chunks;
     private volatile int generation;
     private volatile boolean closed;
     private volatile Throwable failure;
@@ -101,7 +116,7 @@ public final class ThreadedMatVec implements AutoCloseable {
         }
     }
 
-    /** Runs {@code task} over {@code [0, n)} split into {@link #threads()} contiguous ranges; returns when all are done. */
+    /** Runs {@code task} over {@code [0, n)} in contiguous chunks claimed by the team; returns when all are done. */
     public void forRange(int n, RangeTask task) {
         if (closed) throw new IllegalStateException("ThreadedMatVec is closed");
         if (threads == 1 || n < threads) {
@@ -111,6 +126,9 @@ public final class ThreadedMatVec implements AutoCloseable {
         this.caller = Thread.currentThread();
         this.task = task;
         this.n = n;
+        this.chunkSize = Math.max(1, (n + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD));
+        this.chunks = (n + chunkSize - 1) / chunkSize;
+        nextChunk.set(0);
         this.failure = null;
         pending.set(workers.length);
         generation = generation + 1; // publishes the job
@@ -122,10 +140,7 @@ public final class ThreadedMatVec implements AutoCloseable {
             own = t;
         }
         int spins = 0;
-        while (pending.get() != 0) {
-            if (++spins < SPINS) Thread.onSpinWait();
-            else LockSupport.park(this);
-        }
+        while (pending.get() != 0) idle(++spins);
         this.task = null;
         Throwable t = own != null ? own : failure;
         if (t instanceof RuntimeException re) throw re;
@@ -133,10 +148,24 @@ public final class ThreadedMatVec implements AutoCloseable {
         if (t != null) throw new IllegalStateException(t);
     }
 
+    private void idle(int spins) {
+        if (spins < SPINS) Thread.onSpinWait();
+        else if (spins < SPINS + YIELDS) Thread.yield();
+        else LockSupport.park(this);
+    }
+
     private void runPart(int part) {
-        int start = (int) ((long) n * part / threads);
-        int end = (int) ((long) n * (part + 1) / threads);
-        if (start < end) task.run(start, end);
+        if (STATIC_SPLIT) {
+            int start = (int) ((long) n * part / threads);
+            int end = (int) ((long) n * (part + 1) / threads);
+            if (start < end) task.run(start, end);
+            return;
+        }
+        int c;
+        while ((c = nextChunk.getAndIncrement()) < chunks) {
+            int start = c * chunkSize;
+            task.run(start, Math.min(n, start + chunkSize));
+        }
     }
 
     private void workLoop(int part) {
@@ -146,8 +175,7 @@ public final class ThreadedMatVec implements AutoCloseable {
             int spins = 0;
             while ((g = generation) == seen) {
                 if (closed) return;
-                if (++spins < SPINS) Thread.onSpinWait();
-                else LockSupport.park(this);
+                idle(++spins);
             }
             seen = g;
             try {
