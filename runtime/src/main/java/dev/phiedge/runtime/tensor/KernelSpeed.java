@@ -1,12 +1,6 @@
 package dev.phiedge.runtime.tensor;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -14,12 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import static java.nio.ByteOrder.LITTLE_ENDIAN;
-
 /**
  * A rough kernel speed check (not a benchmark harness; JMH comes later): matrix-vector products of
  * {@code rows x cols} matrices per type, with enough copies to exceed the caches, reported as GB/s of
- * weight bytes read. Also compares float activations with ggml-style Q8_0 activations and integer dots.
+ * weight bytes read, for the float-activation kernels and, where the type has one, the integer kernel
+ * with activations quantized once per product as decoding does ({@link Q8Activations}, quantization
+ * time included). Row length matters: try {@code 3072 8192} (ffn_down) and {@code 8192 3072}.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp runtime/target/classes dev.phiedge.runtime.tensor.KernelSpeed [rows cols types...]</pre>
  */
@@ -62,20 +56,6 @@ public final class KernelSpeed {
                     double qp1 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) pool1.matVec(t, xq.quantize(f, x, 0, cols), out, 0); });
                     double qp2 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) pool2.matVec(t, xq.quantize(f, x, 0, cols), out, 0); });
                     System.out.printf("%-5s %s activations, integer dot: 1t %5.2f GB/s | pool(1) %5.2f | pool(2) %5.2f GB/s%n", type, f, q1, qp1, qp2);
-                }
-                if (Boolean.getBoolean("oldExperiment") && (type == GgmlType.Q8_0 || type == GgmlType.Q4_0)) {
-                    byte[] xq = new byte[cols];
-                    float[] xd = new float[cols / 32];
-                    quantizeQ8_0(x, xq, xd);
-                    double q = gbps(bytes, 5, () -> {
-                        for (WeightTensor t : ts) {
-                            for (int r = 0; r < rows; r++) {
-                                out[r] = type == GgmlType.Q8_0 ? dotQ8Q8(t.data(), r * t.rowBytes(), cols / 32, xq, xd)
-                                        : dotQ4Q8(t.data(), r * t.rowBytes(), cols / 32, xq, xd);
-                            }
-                        }
-                    });
-                    System.out.printf("%-5s   with Q8_0 activations + integer dot, 1t: %5.2f GB/s%n", type, q);
                 }
             }
         }
@@ -123,53 +103,5 @@ public final class KernelSpeed {
             ts[i] = WeightTensor.of(type, seg, rows, cols);
         }
         return ts;
-    }
-
-    // ---- experiment: ggml-style Q8_0 activations and integer dot products ----
-
-    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    private static final VectorSpecies<Short> S512 = ShortVector.SPECIES_512;
-    private static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
-    private static final VectorSpecies<Float> F512 = FloatVector.SPECIES_512;
-
-    static void quantizeQ8_0(float[] x, byte[] q, float[] d) {
-        for (int b = 0; b < d.length; b++) {
-            float amax = 0;
-            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]));
-            float id = amax == 0 ? 0 : 127f / amax;
-            d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-            for (int j = 0; j < 32; j++) q[32 * b + j] = (byte) Math.rint(x[32 * b + j] * id);
-        }
-    }
-
-    static float dotQ8Q8(MemorySegment w, long off, int blocks, byte[] xq, float[] xd) {
-        FloatVector acc = FloatVector.zero(F512);
-        for (int b = 0; b < blocks; b++, off += 34) {
-            ShortVector ws = (ShortVector) ByteVector.fromMemorySegment(B32, w, off + 2, LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S512, 0);
-            ShortVector xs = (ShortVector) ByteVector.fromArray(B32, xq, 32 * b).convertShape(VectorOperators.B2S, S512, 0);
-            ShortVector p = ws.mul(xs);
-            IntVector s = ((IntVector) p.convertShape(VectorOperators.S2I, I512, 0)).add((IntVector) p.convertShape(VectorOperators.S2I, I512, 1));
-            float d = Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, off)) * xd[b];
-            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F512, 0)).fma(FloatVector.broadcast(F512, d), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    static float dotQ4Q8(MemorySegment w, long off, int blocks, byte[] xq, float[] xd) {
-        FloatVector acc = FloatVector.zero(F512);
-        for (int b = 0; b < blocks; b++, off += 18) {
-            ByteVector q = ByteVector.fromMemorySegment(B16, w, off + 2, LITTLE_ENDIAN);
-            ShortVector lo = (ShortVector) q.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2S, S256, 0);
-            ShortVector hi = (ShortVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2S, S256, 0);
-            ShortVector x0 = (ShortVector) ByteVector.fromArray(B16, xq, 32 * b).convertShape(VectorOperators.B2S, S256, 0);
-            ShortVector x1 = (ShortVector) ByteVector.fromArray(B16, xq, 32 * b + 16).convertShape(VectorOperators.B2S, S256, 0);
-            ShortVector p = lo.mul(x0).add(hi.mul(x1)); // |p| <= 2 * 8 * 128
-            IntVector s = (IntVector) p.convertShape(VectorOperators.S2I, I512, 0);
-            float d = Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, off)) * xd[b];
-            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F512, 0)).fma(FloatVector.broadcast(F512, d), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
     }
 }
