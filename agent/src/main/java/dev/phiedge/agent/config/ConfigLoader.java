@@ -1,6 +1,7 @@
 package dev.phiedge.agent.config;
 
 import dev.phiedge.agent.gpio.GpioConfig;
+import dev.phiedge.agent.mqtt.PemTls;
 import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateField;
@@ -132,9 +133,9 @@ public final class ConfigLoader {
         }
         Optional<TlsConfig> tls = s.section("tls", false).map(t -> {
             TlsConfig config = new TlsConfig(
-                    t.string("ca", false).map(p -> readableFile(t, "ca", p)),
-                    t.string("cert", false).map(p -> readableFile(t, "cert", p)),
-                    t.string("key", false).map(p -> readableFile(t, "key", p)));
+                    t.string("ca", false).map(p -> pemFile(t, "ca", p)),
+                    t.string("cert", false).map(p -> pemFile(t, "cert", p)),
+                    t.string("key", false).map(p -> pemFile(t, "key", p)));
             if (config.cert().isPresent() != config.key().isPresent()) {
                 t.problem(config.cert().isPresent() ? "key" : "cert", "cert and key go together");
             }
@@ -336,6 +337,23 @@ public final class ConfigLoader {
                 : Optional.empty();
         s.reportUnknownKeys();
         return new QueueConfig(policy, key, capacity, deadline);
+    }
+
+    /** A readable PEM file that holds what TLS will need of it: certificates, or for {@code key} a PKCS#8 key. */
+    private Path pemFile(YamlSection s, String key, String text) {
+        Path path = readableFile(s, key, text);
+        if (Files.isRegularFile(path) && Files.isReadable(path)) {
+            try {
+                if (key.equals("key")) {
+                    PemTls.privateKey(path);
+                } else {
+                    PemTls.certificates(path);
+                }
+            } catch (IOException | java.security.GeneralSecurityException e) {
+                s.problem(key, e.getMessage() != null ? e.getMessage() : "cannot read " + path + ": " + e);
+            }
+        }
+        return path;
     }
 
     private Path readableFile(YamlSection s, String key, String text) {

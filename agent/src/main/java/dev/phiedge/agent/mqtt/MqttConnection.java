@@ -172,6 +172,9 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
                     config.url(), config.clientId(), connect.getSessionPresent(), subscriptions.size());
             connectedLatch.get().countDown();
         } catch (MqttException e) {
+            if (closed) {
+                return; // close() interrupted this attempt: nothing to report or retry
+            }
             Duration delay = backoff.nextDelay();
             Logger.warn("MQTT connection to {} failed: {}; retrying in {} ms", config.url(), describe(e), delay.toMillis());
             if (client.isConnected()) {
@@ -268,6 +271,14 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
     private static String describe(MqttException e) {
         String message = e.getMessage();
         Throwable cause = e.getCause();
+        if (cause instanceof javax.net.ssl.SSLException tls) {
+            // Paho's own text for these is "Untranslated MqttException - RC: 0": say what the TLS layer said.
+            String detail = Optional.ofNullable(tls.getMessage()).orElse(tls.getClass().getSimpleName());
+            String hint = detail.contains("PKIX path") ? " (the broker's certificate is not signed by a CA in mqtt.tls.ca)"
+                    : detail.contains("certificate_required") ? " (the broker requires a client certificate: mqtt.tls.cert and key)"
+                    : "";
+            return "TLS handshake failed: " + detail + hint;
+        }
         return (message == null ? "error" : message) + " (code " + e.getReasonCode() + ")"
                 + (cause != null ? ": " + cause.getClass().getSimpleName() + " " + Optional.ofNullable(cause.getMessage()).orElse("") : "");
     }

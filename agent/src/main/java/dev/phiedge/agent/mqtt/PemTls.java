@@ -23,7 +23,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * Builds a TLS socket factory from the PEM files brokers and their tooling use (mosquitto, openssl),
  * so a device needs no Java keystore. Private keys must be PKCS#8 ("BEGIN PRIVATE KEY"); an older
- * PKCS#1 key is refused with the openssl command that converts it.
+ * PKCS#1 key is refused with the openssl command that converts it. The configuration check reads the
+ * files with {@link #certificates} and {@link #privateKey}, so such a key is reported before the agent starts.
  */
 public final class PemTls {
     private PemTls() {}
@@ -55,7 +56,8 @@ public final class PemTls {
         return context.getSocketFactory();
     }
 
-    private static List<Certificate> certificates(Path file) throws IOException, GeneralSecurityException {
+    /** The X.509 certificates of a PEM file; none is an error. */
+    public static List<Certificate> certificates(Path file) throws IOException, GeneralSecurityException {
         try (InputStream in = Files.newInputStream(file)) {
             List<Certificate> out = new ArrayList<>(CertificateFactory.getInstance("X.509").generateCertificates(in));
             if (out.isEmpty()) {
@@ -65,7 +67,8 @@ public final class PemTls {
         }
     }
 
-    private static PrivateKey privateKey(Path file) throws IOException, GeneralSecurityException {
+    /** The unencrypted PKCS#8 private key (RSA, EC or Ed25519) of a PEM file. */
+    public static PrivateKey privateKey(Path file) throws IOException, GeneralSecurityException {
         String pem = Files.readString(file);
         if (pem.contains("BEGIN RSA PRIVATE KEY") || pem.contains("BEGIN EC PRIVATE KEY")) {
             throw new GeneralSecurityException(file + " is a PKCS#1/SEC1 key; convert it with "
