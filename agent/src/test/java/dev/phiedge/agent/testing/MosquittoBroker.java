@@ -8,28 +8,70 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A real Mosquitto broker for tests, on a free loopback port, with persistence in a temporary folder so
  * that a stop and start keeps sessions and queued QoS 1 messages, as a production broker does.
+ * {@link #start(Options)} gives it a TLS listener and/or a password file instead of anonymous plain TCP.
  */
 public final class MosquittoBroker implements AutoCloseable {
+
+    /**
+     * A TLS listener's PEM files (mosquitto's {@code cafile}, {@code certfile}, {@code keyfile}).
+     *
+     * @param requireCertificate clients must present a certificate signed by {@code cafile}
+     */
+    public record Tls(Path cafile, Path certfile, Path keyfile, boolean requireCertificate) {}
+
+    /**
+     * How the broker listens.
+     *
+     * @param tls          a TLS listener (url {@code ssl://}) instead of plain TCP
+     * @param passwordFile a mosquitto password file (see {@link #passwordFile}); anonymous clients are then refused
+     */
+    public record Options(Optional<Tls> tls, Optional<Path> passwordFile) {
+        public static Options plain() {
+            return new Options(Optional.empty(), Optional.empty());
+        }
+
+        public Options withTls(Tls listener) {
+            return new Options(Optional.of(listener), passwordFile);
+        }
+
+        public Options withPasswordFile(Path file) {
+            return new Options(tls, Optional.of(file));
+        }
+    }
 
     private final Path executable;
     private final Path dir;
     private final Path config;
     private final int port;
+    private final boolean tls;
     private Process process;
 
-    private MosquittoBroker(Path executable, Path dir, int port) throws IOException {
+    private MosquittoBroker(Path executable, Path dir, int port, Options options) throws IOException {
         this.executable = executable;
         this.dir = dir;
         this.port = port;
+        this.tls = options.tls().isPresent();
         this.config = dir.resolve("mosquitto.conf");
-        Files.writeString(config, String.join("\n",
-                "listener " + port + " 127.0.0.1",
-                "allow_anonymous true",
+        List<String> lines = new ArrayList<>(List.of("listener " + port + " 127.0.0.1"));
+        options.tls().ifPresent(t -> lines.addAll(List.of(
+                "cafile " + t.cafile().toAbsolutePath(),
+                "certfile " + t.certfile().toAbsolutePath(),
+                "keyfile " + t.keyfile().toAbsolutePath(),
+                "require_certificate " + t.requireCertificate())));
+        if (options.passwordFile().isPresent()) {
+            lines.addAll(List.of("allow_anonymous false", "password_file " + options.passwordFile().get().toAbsolutePath()));
+        } else {
+            lines.add("allow_anonymous true");
+        }
+        lines.addAll(List.of(
                 // Started as root, mosquitto switches to user 'mosquitto', which cannot write our temp folder.
                 "user " + System.getProperty("user.name"),
                 "persistence true",
@@ -41,15 +83,34 @@ public final class MosquittoBroker implements AutoCloseable {
                 "log_type warning",
                 "log_type notice",
                 ""));
+        Files.writeString(config, String.join("\n", lines));
     }
 
-    /** Starts a broker, or fails the test saying how to install Mosquitto. */
+    /** Starts a broker (anonymous, plain TCP), or fails the test saying how to install Mosquitto. */
     public static MosquittoBroker start() throws IOException, InterruptedException {
+        return start(Options.plain());
+    }
+
+    /** Starts a broker that listens as {@code options} say, or fails the test saying how to install Mosquitto. */
+    public static MosquittoBroker start(Options options) throws IOException, InterruptedException {
         Path exe = find();
         Path dir = Files.createTempDirectory("mosquitto-test");
-        MosquittoBroker broker = new MosquittoBroker(exe, dir, freePort());
+        MosquittoBroker broker = new MosquittoBroker(exe, dir, freePort(), options);
         broker.startProcess();
         return broker;
+    }
+
+    /** Writes a mosquitto password file (hashed, with mosquitto_passwd) holding one user. */
+    public static Path passwordFile(Path file, String username, String password) throws IOException, InterruptedException {
+        Path tool = find().resolveSibling("mosquitto_passwd");
+        String exe = Files.isExecutable(tool) ? tool.toString() : "mosquitto_passwd";
+        Process p = new ProcessBuilder(exe, "-c", "-b", file.toString(), username, password)
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            fail("mosquitto_passwd failed: " + output);
+        }
+        return file;
     }
 
     private static Path find() {
@@ -74,8 +135,9 @@ public final class MosquittoBroker implements AutoCloseable {
         }
     }
 
+    /** {@code ssl://127.0.0.1:PORT} with a TLS listener, else {@code tcp://127.0.0.1:PORT}. */
     public String url() {
-        return "tcp://127.0.0.1:" + port;
+        return (tls ? "ssl" : "tcp") + "://127.0.0.1:" + port;
     }
 
     public int port() {

@@ -32,12 +32,19 @@ public final class TestClient implements AutoCloseable {
 
     /** A client with a persistent session, so it misses nothing across a broker restart. */
     public TestClient(String url, String clientId) throws MqttException {
+        this(url, clientId, options -> { });
+    }
+
+    /** The same, with the connection options adjusted first (a TLS socket factory, a login). */
+    public TestClient(String url, String clientId, java.util.function.Consumer<MqttConnectionOptions> adjust)
+            throws MqttException {
         client = new MqttClient(url, clientId, new MemoryPersistence());
         MqttConnectionOptions options = new MqttConnectionOptions();
         options.setCleanStart(false);
         options.setSessionExpiryInterval(600L);
         options.setAutomaticReconnect(true);
         options.setAutomaticReconnectDelay(1, 2);
+        adjust.accept(options);
         client.setCallback(new org.eclipse.paho.mqttv5.client.MqttCallback() {
             @Override
             public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse r) {}
