@@ -65,29 +65,41 @@ final class IntKernels {
         return s;
     }
 
+    /**
+     * vec_dot_q4_0_q8_0. Two blocks per iteration: more would pass C2's inlining node limit
+     * (NodeCountInliningCutoff) and box vectors; one block per iteration (or two rows at once) was
+     * measured at about half the speed.
+     */
     static float dotQ4_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
         for (; b + 1 < blocks; b += 2, off += 36) {
-            a0 = toFloat(q4_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            a1 = toFloat(q4_0Block(w, off + 20, xq, 32 * b + 32)).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
+            a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+            a1 = toFloat(widen(q4_0Block(w, off + 20, xq, 32 * b + 32))).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
         }
-        if (b < blocks) a0 = toFloat(q4_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+        if (b < blocks) a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
         return VectorKernels.sum(a0.add(a1));
     }
 
-    /** Low nibbles are quants 0..15, high nibbles 16..31, each minus 8. |sum of 2 products| <= 2 * 8 * 127. */
-    private static IntVector q4_0Block(MemorySegment w, long qs, short[] xq, int xo) {
-        IntVector s = q4_0Part(w, qs, xq, xo);
+    /** L bytes at {@code off} zero-extended to L shorts (nibbles then need no mask after a shift). */
+    private static ShortVector unsignedQuants(MemorySegment w, long off) {
+        return ((ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+    }
+
+    /**
+     * Low nibbles are quants 0..15, high nibbles 16..31, each minus 8; the block's products summed per
+     * lane as shorts (at most 16/L * 2 * 8 * 127: fits), widened once per block.
+     */
+    private static ShortVector q4_0Block(MemorySegment w, long qs, short[] xq, int xo) {
+        ShortVector s = q4_0Part(w, qs, xq, xo);
         for (int p = L; p < 16; p += L) s = s.add(q4_0Part(w, qs + p, xq, xo + p));
         return s;
     }
 
-    private static IntVector q4_0Part(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector q = quants(w, qs);
-        ShortVector lo = q.and((short) 0x0F).sub((short) 8);
-        ShortVector hi = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).sub((short) 8);
-        return widen(lo.mul(ShortVector.fromArray(S, xq, xo)).add(hi.mul(ShortVector.fromArray(S, xq, xo + 16))));
+    private static ShortVector q4_0Part(MemorySegment w, long qs, short[] xq, int xo) {
+        ShortVector q = unsignedQuants(w, qs);
+        return q.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
+                .add(q.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)));
     }
 
     // ---------------------------------------------------------------- K-quants x Q8_K
@@ -173,14 +185,13 @@ final class IntKernels {
                 long qs = off + 16 + 32 * c;
                 int xo = 256 * b + 64 * c;
                 for (int p = 0; p < 32; p += 2 * L) {
-                    ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p + L, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q0 = unsignedQuants(w, qs + p);
+                    ShortVector q1 = unsignedQuants(w, qs + p + L);
                     ShortVector lo = q0.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p))
                             .add(q1.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p + L)));
-                    ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + 32 + p))
-                            .add(q1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + 32 + p + L)));
-                    isum = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul(sLo)
-                            .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul(sHi)).add(isum);
+                    ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, xq, xo + 32 + p))
+                            .add(q1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, xq, xo + 32 + p + L)));
+                    isum = widen(lo).mul(sLo).add(widen(hi).mul(sHi)).add(isum);
                 }
             }
             float dx = xd[b];

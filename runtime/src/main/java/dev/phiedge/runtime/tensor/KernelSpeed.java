@@ -55,7 +55,11 @@ public final class KernelSpeed {
                     double q1 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) t.matVec(xq.quantize(f, x, 0, cols), out, 0, 0, rows); });
                     double qp1 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) pool1.matVec(t, xq.quantize(f, x, 0, cols), out, 0); });
                     double qp2 = gbps(bytes, 5, () -> { for (WeightTensor t : ts) pool2.matVec(t, xq.quantize(f, x, 0, cols), out, 0); });
-                    System.out.printf("%-5s %s activations, integer dot: 1t %5.2f GB/s | pool(1) %5.2f | pool(2) %5.2f GB/s%n", type, f, q1, qp1, qp2);
+                    long b0 = mx.getCurrentThreadAllocatedBytes();
+                    for (WeightTensor t : ts) t.matVec(xq.quantize(f, x, 0, cols), out, 0, 0, rows);
+                    long qAllocated = mx.getCurrentThreadAllocatedBytes() - b0;
+                    System.out.printf("%-5s %s activations, integer dot: 1t %5.2f GB/s | pool(1) %5.2f | pool(2) %5.2f GB/s  (%d bytes allocated per matVec)%n",
+                            type, f, q1, qp1, qp2, qAllocated / ts.length);
                 }
             }
         }
