@@ -28,6 +28,24 @@ final class IntKernels {
 
     private static final java.nio.ByteOrder LE = LITTLE_ENDIAN;
 
+    /**
+     * Whether C2 fully unrolls the K-quants' sub-block loops, which it does only with
+     * {@code -XX:LoopUnrollLimit=400} or more (the default, 60, is far below these loop bodies; unrolling
+     * by hand instead passes C2's inlining node limit and boxes vectors). KernelSpeed 3072 x 8192, 1
+     * thread, default / 400: Q4_K 8.6 / 10.5 GB/s, Q5_K 5.5 / 7.0, Q6_K 6.3 / 10.9 (Q6_K's float
+     * kernel 6.5 either way, so decoding takes Q6_K's integer kernel only when this is true).
+     */
+    static final boolean LOOPS_UNROLLED = loopUnrollLimit() >= 400;
+
+    private static long loopUnrollLimit() {
+        try {
+            var bean = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Long.parseLong(bean.getVMOption("LoopUnrollLimit").getValue());
+        } catch (RuntimeException | LinkageError e) { // not HotSpot, or no jdk.management
+            return 0;
+        }
+    }
+
     /** L quants at byte {@code off} widened to L shorts (same lane count: an intrinsic conversion). */
     private static ShortVector quants(MemorySegment w, long off) {
         return (ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.B2S, S, 0);

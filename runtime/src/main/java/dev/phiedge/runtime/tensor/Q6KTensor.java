@@ -38,10 +38,13 @@ public final class Q6KTensor extends AbstractWeightTensor {
         return Q8Activations.Format.Q8_K;
     }
 
-    /** KernelSpeed, 3072 x 8192, 1 thread: 6.4 GB/s integer, 6.3 float: no gain, so decoding keeps the float kernel. */
+    /**
+     * Only where C2 unrolls the integer kernel's loops ({@link IntKernels#LOOPS_UNROLLED}): KernelSpeed,
+     * 3072 x 8192, 1 thread: integer 6.3 GB/s (10.9 with -XX:LoopUnrollLimit=400), float 6.5.
+     */
     @Override
     public boolean prefersQuantizedActivations() {
-        return false;
+        return VectorKernels.ENABLED && IntKernels.LOOPS_UNROLLED;
     }
 
     @Override
