@@ -30,12 +30,13 @@ final class IntKernels {
 
     /**
      * Whether C2 fully unrolls the K-quants' sub-block loops, which it does only with
-     * {@code -XX:LoopUnrollLimit=400} or more (the default, 60, is far below these loop bodies; unrolling
-     * by hand instead passes C2's inlining node limit and boxes vectors). KernelSpeed 3072 x 8192, 1
+     * {@code -XX:LoopUnrollLimit=300} or more (200 unrolls Q4_K's but not Q6_K's; the default, 60, is
+     * far below these loop bodies; unrolling by hand instead passes C2's inlining node limit and boxes
+     * vectors). KernelSpeed 3072 x 8192, 1
      * thread, default / 400: Q4_K 8.6 / 10.5 GB/s, Q5_K 5.5 / 7.0, Q6_K 6.3 / 10.9 (Q6_K's float
      * kernel 6.5 either way, so decoding takes Q6_K's integer kernel only when this is true).
      */
-    static final boolean LOOPS_UNROLLED = loopUnrollLimit() >= 400;
+    static final boolean LOOPS_UNROLLED = loopUnrollLimit() >= 300;
 
     private static long loopUnrollLimit() {
         try {

@@ -40,7 +40,7 @@ public final class Q6KTensor extends AbstractWeightTensor {
 
     /**
      * Only where C2 unrolls the integer kernel's loops ({@link IntKernels#LOOPS_UNROLLED}): KernelSpeed,
-     * 3072 x 8192, 1 thread: integer 6.3 GB/s (10.9 with -XX:LoopUnrollLimit=400), float 6.5.
+     * 3072 x 8192, 1 thread: integer 6.3 GB/s (10.9 with -XX:LoopUnrollLimit=300 or 400, 5.9 with 200), float 6.5.
      */
     @Override
     public boolean prefersQuantizedActivations() {

@@ -60,7 +60,7 @@ public interface WeightTensor {
     /**
      * Whether decoding should use the integer kernel (quantizing the activations) rather than the float
      * one: true where there is one and it was measured faster (Q6_K only where C2 unrolls its loops,
-     * {@code -XX:LoopUnrollLimit=400}: otherwise it only breaks even).
+     * {@code -XX:LoopUnrollLimit=300} or more: otherwise it only breaks even).
      */
     default boolean prefersQuantizedActivations() {
         return activationFormat() != Q8Activations.Format.F32;
