@@ -9,7 +9,7 @@ types=${2:-"Q4_0 Q4_K_M"}
 threads=${3:-"1 2 4 8 16"}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -x "$root/.jre/bin/java" ]; then java="$root/.jre/bin/java"; else . "$root/scripts/java25.sh"; java=java; fi
-phi3=("$java" -Xmx64m -XX:+UseSerialGC --add-modules jdk.incubator.vector -jar "$root/runtime/target/phi3.jar")
+phi3=("$java" -Xmx64m -XX:+UseSerialGC -XX:LoopUnrollLimit=400 --add-modules jdk.incubator.vector -jar "$root/runtime/target/phi3.jar")
 vocab="$root/runtime/src/test/resources/tokenizer/ggml-vocab-phi-3.gguf"
 models=${MODELS_DIR:-/tmp/phi3-scaling}
 mkdir -p "$models" "$out"
