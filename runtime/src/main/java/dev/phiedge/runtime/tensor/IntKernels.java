@@ -5,28 +5,34 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
 import static dev.phiedge.runtime.tensor.VectorKernels.F;
 import static dev.phiedge.runtime.tensor.VectorKernels.I;
-import static dev.phiedge.runtime.tensor.VectorKernels.L;
-import static dev.phiedge.runtime.tensor.VectorKernels.S;
 import static dev.phiedge.runtime.tensor.VectorKernels.BL;
+import static dev.phiedge.runtime.tensor.VectorKernels.L;
+import static dev.phiedge.runtime.tensor.VectorKernels.N;
 import static dev.phiedge.runtime.tensor.VectorKernels.fp16;
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
 /**
  * ggml-style integer dot products of one weight row against {@link Q8Activations}: the weights' quants
- * are widened to L shorts, multiplied by the activations' quants (kept as shorts), widened to L ints and
- * summed exactly; each block's integer sums become floats once and are scaled by {@code d_w * d_x}
- * (ggml's vec_dot_q*_q8_*). Every conversion keeps the lane count (part 0), which C2 intrinsifies.
+ * are widened to N shorts ({@link VectorKernels#N}: L, or 8 where L = 4), multiplied by the
+ * activations' quants (kept as shorts), widened to L ints and summed exactly; each block's integer
+ * sums become floats once and are scaled by {@code d_w * d_x} (ggml's vec_dot_q*_q8_*). With L = 8 or
+ * 16 every conversion keeps the lane count (part 0), which C2 intrinsifies; with L = 4 the 8 shorts
+ * (a full 128-bit register) are widened as parts 0 and 1 (constants, also intrinsified) and added.
  * Results equal {@code dot.<type>} of quant-vectors (ggml's own vec_dot) up to float summation order.
  */
 final class IntKernels {
     private IntKernels() {}
 
     private static final java.nio.ByteOrder LE = LITTLE_ENDIAN;
+    /** N shorts: the quants of one byte load (128 bits where L = 4, else {@link VectorKernels#S}). */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * N));
 
     /**
      * Whether C2 fully unrolls the K-quants' sub-block loops, which it does only with
@@ -47,13 +53,15 @@ final class IntKernels {
         }
     }
 
-    /** L quants at byte {@code off} widened to L shorts (same lane count: an intrinsic conversion). */
+    /** N quants at byte {@code off} widened to N shorts (same lane count: an intrinsic conversion). */
     private static ShortVector quants(MemorySegment w, long off) {
         return (ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.B2S, S, 0);
     }
 
+    /** N shorts to L ints: the same lanes, or (L = 4) lanes i and i + 4 summed. */
     private static IntVector widen(ShortVector v) {
-        return (IntVector) v.convertShape(VectorOperators.S2I, I, 0);
+        IntVector i = (IntVector) v.convertShape(VectorOperators.S2I, I, 0);
+        return L == 4 ? i.add((IntVector) v.convertShape(VectorOperators.S2I, I, 1)) : i;
     }
 
     private static FloatVector toFloat(IntVector v) {
@@ -65,6 +73,10 @@ final class IntKernels {
     static float dotQ8_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
+        if (L == 4) { // one block per iteration: two would pass C2's inlining node limit and box vectors
+            for (; b < blocks; b++, off += 34) a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+            return VectorKernels.sum(a0);
+        }
         for (; b + 1 < blocks; b += 2, off += 68) {
             a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
             a1 = toFloat(q8_0Block(w, off + 36, xq, 32 * b + 32)).fma(FloatVector.broadcast(F, fp16(w, off + 34) * xd[b + 1]), a1);
@@ -75,11 +87,18 @@ final class IntKernels {
 
     /** Two products summed as shorts before widening: |q * x| <= 128 * 127, so the pair fits. */
     private static IntVector q8_0Block(MemorySegment w, long qs, short[] xq, int xo) {
+        if (L == 4) { // 8 quants a load: two pairs, widened as parts 0 and 1
+            ShortVector s = quants(w, qs).mul(ShortVector.fromArray(S, xq, xo))
+                    .add(quants(w, qs + N).mul(ShortVector.fromArray(S, xq, xo + N)));
+            ShortVector t = quants(w, qs + 2 * N).mul(ShortVector.fromArray(S, xq, xo + 2 * N))
+                    .add(quants(w, qs + 3 * N).mul(ShortVector.fromArray(S, xq, xo + 3 * N)));
+            return widen(s).add(widen(t));
+        }
         IntVector s = widen(quants(w, qs).mul(ShortVector.fromArray(S, xq, xo))
-                .add(quants(w, qs + L).mul(ShortVector.fromArray(S, xq, xo + L))));
-        for (int p = 2 * L; p < 32; p += 2 * L) {
+                .add(quants(w, qs + N).mul(ShortVector.fromArray(S, xq, xo + N))));
+        for (int p = 2 * N; p < 32; p += 2 * N) {
             s = s.add(widen(quants(w, qs + p).mul(ShortVector.fromArray(S, xq, xo + p))
-                    .add(quants(w, qs + p + L).mul(ShortVector.fromArray(S, xq, xo + p + L)))));
+                    .add(quants(w, qs + p + N).mul(ShortVector.fromArray(S, xq, xo + p + N)))));
         }
         return s;
     }
@@ -92,6 +111,10 @@ final class IntKernels {
     static float dotQ4_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
+        if (L == 4) { // one block per iteration: two would pass C2's inlining node limit and box vectors
+            for (; b < blocks; b++, off += 18) a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+            return VectorKernels.sum(a0);
+        }
         for (; b + 1 < blocks; b += 2, off += 36) {
             a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
             a1 = toFloat(widen(q4_0Block(w, off + 20, xq, 32 * b + 32))).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
@@ -100,18 +123,18 @@ final class IntKernels {
         return VectorKernels.sum(a0.add(a1));
     }
 
-    /** L bytes at {@code off} zero-extended to L shorts (nibbles then need no mask after a shift). */
+    /** N bytes at {@code off} zero-extended to N shorts (nibbles then need no mask after a shift). */
     private static ShortVector unsignedQuants(MemorySegment w, long off) {
         return ((ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
     }
 
     /**
      * Low nibbles are quants 0..15, high nibbles 16..31, each minus 8; the block's products summed per
-     * lane as shorts (at most 16/L * 2 * 8 * 127: fits), widened once per block.
+     * lane as shorts (at most 16/N * 2 * 8 * 127: fits), widened once per block.
      */
     private static ShortVector q4_0Block(MemorySegment w, long qs, short[] xq, int xo) {
         ShortVector s = q4_0Part(w, qs, xq, xo);
-        for (int p = L; p < 16; p += L) s = s.add(q4_0Part(w, qs + p, xq, xo + p));
+        for (int p = N; p < 16; p += N) s = s.add(q4_0Part(w, qs + p, xq, xo + p));
         return s;
     }
 
@@ -164,21 +187,32 @@ final class IntKernels {
                 long qs = off + 48 + 32 * c;
                 int xo = 256 * b + 64 * c;
                 int sLo = (int) ((sc >>> (16 * c)) & 0xFF), sHi = (int) ((sc >>> (16 * c + 8)) & 0xFF);
-                for (int p = 0; p < 32; p += 2 * L) {
+                if (L == 4) { // one load a step: pairs of loads pass C2's inlining node limit and box vectors
+                    for (int p = 0; p < 32; p += N) {
+                        ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0);
+                        ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p, LE).convertShape(VectorOperators.B2S, S, 0))
+                                .lanewise(VectorOperators.LSHR, 2 * c);
+                        ShortVector lo = q0.and((short) 0x0F).or(h0.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p));
+                        ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h0.and((short) 2).lanewise(VectorOperators.LSHL, 3))
+                                .mul(ShortVector.fromArray(S, xq, xo + 32 + p));
+                        isum = widen(lo).mul(sLo).add(widen(hi).mul(sHi)).add(isum);
+                    }
+                    continue;
+                }
+                for (int p = 0; p < 32; p += 2 * N) {
                     ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p + L, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p + N, LE).convertShape(VectorOperators.B2S, S, 0);
                     ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p, LE).convertShape(VectorOperators.B2S, S, 0))
                             .lanewise(VectorOperators.LSHR, 2 * c);
-                    ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p + L, LE).convertShape(VectorOperators.B2S, S, 0))
+                    ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p + N, LE).convertShape(VectorOperators.B2S, S, 0))
                             .lanewise(VectorOperators.LSHR, 2 * c);
                     ShortVector lo = q0.and((short) 0x0F).or(h0.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p))
-                            .add(q1.and((short) 0x0F).or(h1.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p + L)));
+                            .add(q1.and((short) 0x0F).or(h1.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p + N)));
                     ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h0.and((short) 2).lanewise(VectorOperators.LSHL, 3))
                             .mul(ShortVector.fromArray(S, xq, xo + 32 + p))
                             .add(q1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h1.and((short) 2).lanewise(VectorOperators.LSHL, 3))
-                                    .mul(ShortVector.fromArray(S, xq, xo + 32 + p + L)));
-                    isum = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul(sLo)
-                            .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul(sHi)).add(isum);
+                                    .mul(ShortVector.fromArray(S, xq, xo + 32 + p + N)));
+                    isum = widen(lo).mul(sLo).add(widen(hi).mul(sHi)).add(isum);
                 }
             }
             float dx = xd[b];
@@ -191,7 +225,7 @@ final class IntKernels {
     /**
      * vec_dot_q4_K_q8_K: per super-block, {@code d_x*d * sum_j sc_j * (q . x)_j} in
      * integers, minus {@code d_x*dmin * sum_j m_j * bsum_j} (the bsums of Q8_K make the mins cheap).
-     * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int.
+     * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int (for L = 4, about 16M).
      */
     static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
         FloatVector acc = FloatVector.zero(F);
@@ -203,13 +237,13 @@ final class IntKernels {
                 int sLo = (int) ((sc >>> (16 * c)) & 0xFF), sHi = (int) ((sc >>> (16 * c + 8)) & 0xFF);
                 long qs = off + 16 + 32 * c;
                 int xo = 256 * b + 64 * c;
-                for (int p = 0; p < 32; p += 2 * L) {
+                for (int p = 0; p < 32; p += 2 * N) {
                     ShortVector q0 = unsignedQuants(w, qs + p);
-                    ShortVector q1 = unsignedQuants(w, qs + p + L);
+                    ShortVector q1 = unsignedQuants(w, qs + p + N);
                     ShortVector lo = q0.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p))
-                            .add(q1.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p + L)));
+                            .add(q1.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p + N)));
                     ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, xq, xo + 32 + p))
-                            .add(q1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, xq, xo + 32 + p + L)));
+                            .add(q1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, xq, xo + 32 + p + N)));
                     isum = widen(lo).mul(sLo).add(widen(hi).mul(sHi)).add(isum);
                 }
             }
@@ -222,7 +256,7 @@ final class IntKernels {
 
     /**
      * vec_dot_q6_K_q8_K: quants 0..63 times x, in integers per 16 weights times their int8 scale,
-     * minus {@code 32 * sum_i sc_i * bsum_i}; scaled by {@code d_x * d} per super-block. Chunks of L
+     * minus {@code 32 * sum_i sc_i * bsum_i}; scaled by {@code d_x * d} per super-block. Chunks of N
      * (8 or 16) weights never straddle a 16-weight scale group.
      */
     static float dotQ6K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
@@ -237,18 +271,20 @@ final class IntKernels {
                 long qh = off + 128 + 32 * n;
                 long sc = off + 192 + 8 * n + 2 * part;
                 int xg = 256 * b + 128 * n + 32 * part;
-                for (int p = 0; p < 32; p += L) {
+                for (int p = 0; p < 32; p += N) {
                     isum = isum.add(q6Part(w, ql + p, qh + p, 2 * part, sc + p / 16, xq, xg + p));
                 }
             }
             float dd = xd[b] * fp16(w, off + 208);
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dd), acc);
-            // the 32 offset: sum_i sc_i * bsum_i, L scales at a time
-            IntVector corr = ((IntVector) ByteVector.fromMemorySegment(BL, w, off + 192, LE).convertShape(VectorOperators.B2I, I, 0))
-                    .mul(IntVector.fromArray(I, bsums, 16 * b));
-            for (int i = L; i < 16; i += L) {
-                corr = corr.add(((IntVector) ByteVector.fromMemorySegment(BL, w, off + 192 + i, LE).convertShape(VectorOperators.B2I, I, 0))
-                        .mul(IntVector.fromArray(I, bsums, 16 * b + i)));
+            // the 32 offset: sum_i sc_i * bsum_i, N scales a load (L = 4: parts 0 and 1 of 8)
+            IntVector corr = IntVector.zero(I);
+            for (int i = 0; i < 16; i += N) {
+                ByteVector scs = ByteVector.fromMemorySegment(BL, w, off + 192 + i, LE);
+                corr = corr.add(((IntVector) scs.convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, 16 * b + i)));
+                if (L == 4) {
+                    corr = corr.add(((IntVector) scs.convertShape(VectorOperators.B2I, I, 1)).mul(IntVector.fromArray(I, bsums, 16 * b + i + L)));
+                }
             }
             corrAcc = ((FloatVector) corr.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, 32 * dd), corrAcc);
         }
@@ -256,7 +292,7 @@ final class IntKernels {
     }
 
     /**
-     * L weights of group g = 2n + part (half n, {@code ql[32*part ..]} of that half): weights l (low
+     * N weights of group g = 2n + part (half n, {@code ql[32*part ..]} of that half): weights l (low
      * nibble, qh bits {@code shift..shift+1}, scale {@code sc[is]}) and l + 64 (high nibble, qh bits
      * {@code shift+4..}, scale {@code sc[is+4]}).
      */
@@ -265,7 +301,7 @@ final class IntKernels {
         ShortVector h = quants(w, qh).lanewise(VectorOperators.LSHR, shift);
         ShortVector qa = q.and((short) 0x0F).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4));
         ShortVector qb = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h.and((short) 0x30));
-        return ((IntVector) qa.mul(ShortVector.fromArray(S, xq, xo)).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is))
-                .add(((IntVector) qb.mul(ShortVector.fromArray(S, xq, xo + 64)).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is + 4)));
+        return widen(qa.mul(ShortVector.fromArray(S, xq, xo))).mul(w.get(AbstractWeightTensor.BYTE, is))
+                .add(widen(qb.mul(ShortVector.fromArray(S, xq, xo + 64))).mul(w.get(AbstractWeightTensor.BYTE, is + 4)));
     }
 }

@@ -28,9 +28,15 @@ public final class Q6KTensor extends AbstractWeightTensor {
         super(GgmlType.Q6_K, data, rows, cols);
     }
 
+    /**
+     * The float-activation kernel. With 4 lanes (128-bit NEON) the vector kernel boxes vectors and was
+     * measured slower than the scalar one (KernelSpeed 3072 x 8192, -XX:MaxVectorSize=16 on x86, 1
+     * thread: 0.9-1.1 GB/s vs scalar 1.05), so there the scalar kernel is used; decoding takes the
+     * integer kernel anyway (3.1 GB/s at 4 lanes).
+     */
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED ? VectorKernels.dotQ6K(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return VectorKernels.ENABLED && VectorKernels.L != 4 ? VectorKernels.dotQ6K(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override

@@ -21,21 +21,27 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * accumulates with FMAs; per-block scales are applied to a whole vector of partial sums, so there is one
  * horizontal reduction per row. Results equal the scalar kernels up to float summation order.
  *
- * <p>Quants are loaded L at a time (L = lanes of the preferred float species) so that every widening
- * conversion keeps the lane count: a conversion with a part number other than 0 is not intrinsified
- * unless the part is a parse-time constant, and boxes vectors otherwise. L must be 8 or 16 (AVX2,
- * AVX-512); otherwise {@link #ENABLED} is false and the tensors use their scalar kernels (128-bit NEON,
- * L = 4, has no 32-bit byte species; it needs its own loads).
+ * <p>Quants are loaded {@link #N} at a time, N = max(L, 8) (L = lanes of the preferred float species;
+ * the smallest byte species has 8 lanes). With L = 8 or 16 (AVX2, AVX-512) N = L and every widening
+ * conversion keeps the lane count (part 0). With L = 4 (128-bit NEON, as on a Raspberry Pi 4/5) each
+ * 8-byte load is widened twice, parts 0 and 1, written out as constants: a conversion with a part
+ * number other than 0 is not intrinsified unless the part is a parse-time constant, and boxes vectors
+ * otherwise. {@code L == 4} is a static final constant, so the 8/16-lane paths compile as before.
+ * Other lane counts leave {@link #ENABLED} false, and the tensors use their scalar kernels.
  */
 final class VectorKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
-    static final boolean ENABLED = L == 8 || L == 16;
+    static final boolean ENABLED = L == 4 || L == 8 || L == 16;
+    /** Whether a byte load holds two float vectors' quants (L = 4: 8 bytes, parts 0 and 1). */
+    static final boolean TWO = L == 4;
     static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
     /** L shorts (half the bits of F). */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
-    /** L bytes (a quarter of the bits of F). */
+    /** N = max(L, 8) bytes (a quarter of the bits of F, at least 64 bits). */
     static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    /** Quants per byte load: L, or 8 (= 2L) where L = 4. */
+    static final int N = BL.length();
     private static final ByteOrder LE = LITTLE_ENDIAN;
 
     private VectorKernels() {}
@@ -53,13 +59,13 @@ final class VectorKernels {
         // Constant slice origins, written out: a loop's origin is not a constant when C2 parses the
         // intrinsic, so it would take the slow (shuffle-building) path once per row.
         if (L >= 16) v = v.add(v.slice(8));
-        v = v.add(v.slice(4));
+        if (L >= 8) v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
     }
 
-    /** L bytes at {@code off}. */
+    /** N bytes at {@code off}. */
     static ByteVector bytes(MemorySegment w, long off) {
         return ByteVector.fromMemorySegment(BL, w, off, LE);
     }
@@ -67,6 +73,11 @@ final class VectorKernels {
     /** L signed bytes widened to L floats (same lane count: part 0, so the conversion is intrinsic). */
     private static FloatVector toFloat(ByteVector v) {
         return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** Bytes L..2L-1 of an N = 2L byte vector widened to L floats (L = 4 only; a constant part). */
+    private static FloatVector toFloatHi(ByteVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 1);
     }
 
     static float dotF32(MemorySegment w, long off, int n, float[] x, int xo) {
@@ -121,6 +132,10 @@ final class VectorKernels {
     static float dotQ8_0(MemorySegment w, long off, int blocks, float[] x, int xo) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
+        if (TWO) { // one block per iteration: two would pass C2's inlining node limit and box vectors
+            for (; b < blocks; b++, off += 34, xo += 32) a0 = q8_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
+            return sum(a0);
+        }
         for (; b + 1 < blocks; b += 2, off += 68, xo += 64) {
             a0 = q8_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
             a1 = q8_0Block(w, off + 34, x, xo + 32).fma(FloatVector.broadcast(F, fp16(w, off + 34)), a1);
@@ -130,9 +145,13 @@ final class VectorKernels {
     }
 
     private static FloatVector q8_0Block(MemorySegment w, long off, float[] x, int xo) {
-        FloatVector s = toFloat(bytes(w, off + 2)).mul(FloatVector.fromArray(F, x, xo));
-        for (int p = L; p < 32; p += L) {
-            s = toFloat(bytes(w, off + 2 + p)).fma(FloatVector.fromArray(F, x, xo + p), s);
+        ByteVector q0 = bytes(w, off + 2);
+        FloatVector s = toFloat(q0).mul(FloatVector.fromArray(F, x, xo));
+        if (TWO) s = toFloatHi(q0).fma(FloatVector.fromArray(F, x, xo + L), s);
+        for (int p = N; p < 32; p += N) {
+            ByteVector q = bytes(w, off + 2 + p);
+            s = toFloat(q).fma(FloatVector.fromArray(F, x, xo + p), s);
+            if (TWO) s = toFloatHi(q).fma(FloatVector.fromArray(F, x, xo + p + L), s);
         }
         return s;
     }
@@ -141,6 +160,10 @@ final class VectorKernels {
     static float dotQ4_0(MemorySegment w, long off, int blocks, float[] x, int xo) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
+        if (TWO) { // one block per iteration: two would pass C2's inlining node limit and box vectors
+            for (; b < blocks; b++, off += 18, xo += 32) a0 = q4_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
+            return sum(a0);
+        }
         for (; b + 1 < blocks; b += 2, off += 36, xo += 64) {
             a0 = q4_0Block(w, off, x, xo).fma(FloatVector.broadcast(F, fp16(w, off)), a0);
             a1 = q4_0Block(w, off + 18, x, xo + 32).fma(FloatVector.broadcast(F, fp16(w, off + 18)), a1);
@@ -151,10 +174,15 @@ final class VectorKernels {
 
     private static FloatVector q4_0Block(MemorySegment w, long off, float[] x, int xo) {
         FloatVector s = FloatVector.zero(F);
-        for (int p = 0; p < 16; p += L) {
+        for (int p = 0; p < 16; p += N) {
             ByteVector q = bytes(w, off + 2 + p);
-            s = toFloat(q.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + p), s);
-            s = toFloat(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xo + 16 + p), s);
+            ByteVector lo = q.and((byte) 0x0F).sub((byte) 8), hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            s = toFloat(lo).fma(FloatVector.fromArray(F, x, xo + p), s);
+            s = toFloat(hi).fma(FloatVector.fromArray(F, x, xo + 16 + p), s);
+            if (TWO) {
+                s = toFloatHi(lo).fma(FloatVector.fromArray(F, x, xo + p + L), s);
+                s = toFloatHi(hi).fma(FloatVector.fromArray(F, x, xo + 16 + p + L), s);
+            }
         }
         return s;
     }
@@ -188,12 +216,13 @@ final class VectorKernels {
                 long qs = off + qsOffset + 32 * (j >> 1);
                 int shift = 4 * (j & 1);
                 int xj = xo + 32 * j;
-                for (int p = 0; p < 32; p += L) {
+                for (int p = 0; p < 32; p += N) {
                     ByteVector q = bytes(w, qs + p).lanewise(VectorOperators.LSHR, shift).and((byte) 0x0F);
                     if (high) {
                         q = q.or(bytes(w, off + 16 + p).lanewise(VectorOperators.LSHR, j).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
                     }
                     a0 = toFloat(q).fma(vd, vm).fma(FloatVector.fromArray(F, x, xj + p), a0);
+                    if (TWO) a0 = toFloatHi(q).fma(vd, vm).fma(FloatVector.fromArray(F, x, xj + p + L), a0);
                 }
                 FloatVector t = a0; // alternate two accumulators between sub-blocks
                 a0 = a1;
@@ -204,7 +233,9 @@ final class VectorKernels {
     }
 
     /**
-     * Q6_K: 210-byte super-blocks of 256 (see {@link Q6KTensor}). Each half {@code n} is done in two
+     * Q6_K: 210-byte super-blocks of 256 (see {@link Q6KTensor}). Not used where L = 4: its four
+     * widenings a step pass C2's inlining node limit there, box vectors, and measured slower than the
+     * scalar kernel (see {@link Q6KTensor#dotRow}). Each half {@code n} is done in two
      * groups: {@code ql[0..31]} (weights 0..31 and 64..95 of the half, qh bits 0-1 and 4-5, scales
      * 0-1 and 4-5) and {@code ql[32..63]} (weights 32..63 and 96..127, qh bits 2-3 and 6-7, scales 2-3
      * and 6-7). One loop over the four groups keeps the compiled body small: C2 stops inlining the
@@ -222,16 +253,20 @@ final class VectorKernels {
                 long sc = off + 192 + 8 * n + 2 * part;
                 int shift = 2 * part;
                 int xg = xo + 128 * n + 32 * part;
-                for (int p = 0; p < 32; p += L) {
+                for (int p = 0; p < 32; p += N) {
                     ByteVector q = bytes(w, ql + p);
                     ByteVector h = bytes(w, qh + p).lanewise(VectorOperators.LSHR, shift);
                     ByteVector qa = q.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
                     ByteVector qb = q.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32);
                     long is = sc + p / 16; // the scale of these 16 (or 8) weights
-                    a0 = toFloat(qa).mul(FloatVector.fromArray(F, x, xg + p))
-                            .fma(FloatVector.broadcast(F, d * w.get(AbstractWeightTensor.BYTE, is)), a0);
-                    a1 = toFloat(qb).mul(FloatVector.fromArray(F, x, xg + 64 + p))
-                            .fma(FloatVector.broadcast(F, d * w.get(AbstractWeightTensor.BYTE, is + 4)), a1);
+                    FloatVector da = FloatVector.broadcast(F, d * w.get(AbstractWeightTensor.BYTE, is));
+                    FloatVector db = FloatVector.broadcast(F, d * w.get(AbstractWeightTensor.BYTE, is + 4));
+                    a0 = toFloat(qa).mul(FloatVector.fromArray(F, x, xg + p)).fma(da, a0);
+                    a1 = toFloat(qb).mul(FloatVector.fromArray(F, x, xg + 64 + p)).fma(db, a1);
+                    if (TWO) {
+                        a0 = toFloatHi(qa).mul(FloatVector.fromArray(F, x, xg + p + L)).fma(da, a0);
+                        a1 = toFloatHi(qb).mul(FloatVector.fromArray(F, x, xg + 64 + p + L)).fma(db, a1);
+                    }
                 }
             }
         }
@@ -243,17 +278,26 @@ final class VectorKernels {
     static void dequantizeQ8_0(MemorySegment w, long off, int blocks, float[] out, int o) {
         for (int b = 0; b < blocks; b++, off += 34, o += 32) {
             FloatVector d = FloatVector.broadcast(F, fp16(w, off));
-            for (int p = 0; p < 32; p += L) toFloat(bytes(w, off + 2 + p)).mul(d).intoArray(out, o + p);
+            for (int p = 0; p < 32; p += N) {
+                ByteVector q = bytes(w, off + 2 + p);
+                toFloat(q).mul(d).intoArray(out, o + p);
+                if (TWO) toFloatHi(q).mul(d).intoArray(out, o + p + L);
+            }
         }
     }
 
     static void dequantizeQ4_0(MemorySegment w, long off, int blocks, float[] out, int o) {
         for (int b = 0; b < blocks; b++, off += 18, o += 32) {
             FloatVector d = FloatVector.broadcast(F, fp16(w, off));
-            for (int p = 0; p < 16; p += L) {
+            for (int p = 0; p < 16; p += N) {
                 ByteVector q = bytes(w, off + 2 + p);
-                toFloat(q.and((byte) 0x0F).sub((byte) 8)).mul(d).intoArray(out, o + p);
-                toFloat(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(d).intoArray(out, o + 16 + p);
+                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8), hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                toFloat(lo).mul(d).intoArray(out, o + p);
+                toFloat(hi).mul(d).intoArray(out, o + 16 + p);
+                if (TWO) {
+                    toFloatHi(lo).mul(d).intoArray(out, o + p + L);
+                    toFloatHi(hi).mul(d).intoArray(out, o + 16 + p + L);
+                }
             }
         }
     }
@@ -269,12 +313,13 @@ final class VectorKernels {
                 FloatVector vm = FloatVector.broadcast(F, dmin * (sm >>> 8));
                 long qs = off + qsOffset + 32 * (j >> 1);
                 int shift = 4 * (j & 1);
-                for (int p = 0; p < 32; p += L) {
+                for (int p = 0; p < 32; p += N) {
                     ByteVector q = bytes(w, qs + p).lanewise(VectorOperators.LSHR, shift).and((byte) 0x0F);
                     if (high) {
                         q = q.or(bytes(w, off + 16 + p).lanewise(VectorOperators.LSHR, j).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
                     }
                     toFloat(q).mul(vd).sub(vm).intoArray(out, o + 32 * j + p);
+                    if (TWO) toFloatHi(q).mul(vd).sub(vm).intoArray(out, o + 32 * j + p + L);
                 }
             }
         }
@@ -285,15 +330,20 @@ final class VectorKernels {
         for (int b = 0; b < blocks; b++, off += 210, o += 256) {
             float d = fp16(w, off + 208);
             for (int n = 0; n < 2; n++) {
-                for (int l = 0; l < 64; l += L) { // ql[l], qh bits 2*(l/32)..; weights l and l + 64 of the half
+                for (int l = 0; l < 64; l += N) { // ql[l], qh bits 2*(l/32)..; weights l and l + 64 of the half
                     ByteVector q = bytes(w, off + 64 * n + l);
                     ByteVector h = bytes(w, off + 128 + 32 * n + (l & 31)).lanewise(VectorOperators.LSHR, 2 * (l >> 5));
                     long is = off + 192 + 8 * n + l / 16;
                     int ol = o + 128 * n + l;
-                    toFloat(q.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32))
-                            .mul(d * w.get(AbstractWeightTensor.BYTE, is)).intoArray(out, ol);
-                    toFloat(q.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32))
-                            .mul(d * w.get(AbstractWeightTensor.BYTE, is + 4)).intoArray(out, ol + 64);
+                    ByteVector qa = q.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector qb = q.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32);
+                    float da = d * w.get(AbstractWeightTensor.BYTE, is), db = d * w.get(AbstractWeightTensor.BYTE, is + 4);
+                    toFloat(qa).mul(da).intoArray(out, ol);
+                    toFloat(qb).mul(db).intoArray(out, ol + 64);
+                    if (TWO) {
+                        toFloatHi(qa).mul(da).intoArray(out, ol + L);
+                        toFloatHi(qb).mul(db).intoArray(out, ol + 64 + L);
+                    }
                 }
             }
         }

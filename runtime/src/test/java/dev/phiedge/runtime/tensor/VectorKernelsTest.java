@@ -12,6 +12,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** The fast (Vector API) kernels equal the scalar kernels on random data, up to summation order. */
 class VectorKernelsTest {
 
+    /** The vector-128 surefire run sets phiedge.expectLanes=4: the JVM must really use 4 lanes, and the vector paths. */
+    @org.junit.jupiter.api.Test
+    void lanesAsExpected() {
+        String expected = System.getProperty("phiedge.expectLanes");
+        org.junit.jupiter.api.Assumptions.assumeTrue(expected != null, "phiedge.expectLanes not set");
+        assertEquals(Integer.parseInt(expected), VectorKernels.L, VectorKernels.F.toString());
+        org.junit.jupiter.api.Assertions.assertTrue(VectorKernels.ENABLED);
+    }
+
     /** Random weights of {@code type}: real quantizer output where there is one, else random bytes with sane scales. */
     static MemorySegment randomWeights(GgmlType type, int rows, int cols, Random rnd) {
         float[] src = new float[rows * cols];
