@@ -78,7 +78,8 @@ public final class InferenceWorker implements AutoCloseable {
         } catch (PromptTooLongException e) {
             errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.PROMPT_TOO_LONG,
                     e.getMessage(), Optional.of(event.eventId()));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // Errors too (a stack overflow, an allocation failure): the worker thread must outlive any one event.
             Logger.error(e, "Inference failed for route {} (event {})", event.route().name(), event.eventId());
             errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.INFERENCE_FAILED,
                     e.getClass().getSimpleName() + ": " + e.getMessage(), Optional.of(event.eventId()));

@@ -67,7 +67,13 @@ public final class Session implements AutoCloseable {
         // The last token is always evaluated again: its logits are what the caller wants.
         common = Math.min(common, tokens.length - 1);
         state.truncate(Math.min(common, state.position()));
-        model.forward(state, tokens, common, tokens.length - common, true);
+        try {
+            model.forward(state, tokens, common, tokens.length - common, true);
+        } catch (RuntimeException | Error e) {
+            // Batches that finished moved the position on; their tokens are not recorded, so forget them.
+            state.truncate(common);
+            throw e;
+        }
         System.arraycopy(tokens, common, cachedTokens, common, tokens.length - common);
         return common;
     }

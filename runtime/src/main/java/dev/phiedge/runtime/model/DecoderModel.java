@@ -117,6 +117,12 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
         if (s.position + count > s.contextLength) {
             throw new ContextOverflowException(s.position + count, s.contextLength);
         }
+        int vocab = config.vocabularySize();
+        for (int i = offset; i < offset + count; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocab) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " outside the vocabulary (0.." + (vocab - 1) + ")");
+            }
+        }
         for (int done = 0; done < count; ) {
             int batch = Math.min(s.maxBatch, count - done);
             boolean last = done + batch == count;
@@ -130,9 +136,7 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
         int vocab = config.vocabularySize();
         float queryScale = (float) (1.0 / Math.sqrt(config.headDim()));
         for (int b = 0; b < batch; b++) {
-            int token = tokens[offset + b];
-            if (token < 0 || token >= vocab) throw new IllegalArgumentException("token id " + token + " outside the vocabulary (0.." + (vocab - 1) + ")");
-            tokenEmbedding.dequantizeRow(token, s.x, b * dim);
+            tokenEmbedding.dequantizeRow(tokens[offset + b], s.x, b * dim);
         }
         for (int l = 0; l < config.layerCount(); l++) {
             for (int b = 0; b < batch; b++) rmsNorm(s.xb, b * dim, s.x, b * dim, attnNorm[l], dim, config.rmsEpsilon());

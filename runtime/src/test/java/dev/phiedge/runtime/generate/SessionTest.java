@@ -87,6 +87,23 @@ class SessionTest {
     }
 
     @Test
+    void aFailedEvaluationLeavesNoStaleCacheBehind() throws IOException {
+        try (LanguageModel lm = LanguageModel.load(demo(), 256, 1); Session s = lm.newSession()) {
+            int[] prompt = lm.encodeChat(SYSTEM, USER);
+            s.prefill(prompt);
+            float[] fresh = s.state().logits().clone();
+            // Same beginning, then (past the first batch of 32) an id the vocabulary does not have.
+            int[] bad = java.util.Arrays.copyOf(prompt, prompt.length + 1);
+            bad[prompt.length] = 1_000_000;
+            assertThrows(IllegalArgumentException.class, () -> s.prefill(bad));
+            int[] other = lm.encodeChat(SYSTEM, "Event end on camera cam55: goat with score 0.65, zones lawn, path.");
+            s.prefill(other);
+            s.prefill(prompt);
+            assertArrayEquals(fresh, s.state().logits(), 1e-4f);
+        }
+    }
+
+    @Test
     void aPromptLongerThanTheContextIsAClearError() throws IOException {
         try (LanguageModel lm = LanguageModel.load(demo(), 16, 1); Session s = lm.newSession()) {
             int[] prompt = lm.encodeChat(SYSTEM, USER);
