@@ -26,6 +26,15 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * 16 every conversion keeps the lane count (part 0), which C2 intrinsifies; with L = 4 the 8 shorts
  * (a full 128-bit register) are widened as parts 0 and 1 (constants, also intrinsified) and added.
  * Results equal {@code dot.<type>} of quant-vectors (ggml's own vec_dot) up to float summation order.
+ *
+ * <p>C2 and these kernels: a kernel method whose Vector API calls pass C2's NodeCountInliningCutoff
+ * while it is parsed gets its later calls to small methods of ours (a lane sum, a widening) left as
+ * real calls, and every vector passed to one is boxed on the heap: the kernel then allocates per row
+ * and runs 2-5x slower. The Vector API's own methods are force-inlined even then. So each kernel keeps
+ * its loop body small (Q5_K's {@code qh} loaded once for all four sub-block pairs), ends with the
+ * lane sum of {@link VectorKernels#sum} written out rather than called, and DecodeKernelAllocationTest
+ * checks that a compiled decode product allocates nothing. On 4 lanes the Q4_0, Q8_0 and Q5_K kernels
+ * return each block's exact integer sum from a method of its own, as an int: no vector crosses a call.
  */
 final class IntKernels {
     private IntKernels() {}
@@ -73,16 +82,31 @@ final class IntKernels {
     static float dotQ8_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
-        if (L == 4) { // one block per iteration: two would pass C2's inlining node limit and box vectors
+        if (L == 4) { // a block's exact integer sum, then scalar: on 4 lanes C2 boxed the vector forms
+            float sum = 0f;
+            for (; b < blocks; b++, off += 34) sum += fp16(w, off) * xd[b] * q8_0Block(w, off + 2, xq, 32 * b).reduceLanes(VectorOperators.ADD);
+            return sum;
+        }
+        if (L == 8) { // one block per iteration: two pass C2's inlining node limit and box vectors
             for (; b < blocks; b++, off += 34) a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            return VectorKernels.sum(a0);
+            FloatVector v = a0; // VectorKernels.sum, written out (see the class comment)
+            if (L >= 16) v = v.add(v.slice(8));
+            if (L >= 8) v = v.add(v.slice(4));
+            v = v.add(v.slice(2));
+            v = v.add(v.slice(1));
+            return v.lane(0);
         }
         for (; b + 1 < blocks; b += 2, off += 68) {
             a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
             a1 = toFloat(q8_0Block(w, off + 36, xq, 32 * b + 32)).fma(FloatVector.broadcast(F, fp16(w, off + 34) * xd[b + 1]), a1);
         }
         if (b < blocks) a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-        return VectorKernels.sum(a0.add(a1));
+        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        if (L >= 16) v = v.add(v.slice(8));
+        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        return v.lane(0);
     }
 
     /** Two products summed as shorts before widening: |q * x| <= 128 * 127, so the pair fits. */
@@ -111,16 +135,31 @@ final class IntKernels {
     static float dotQ4_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
-        if (L == 4) { // one block per iteration: two would pass C2's inlining node limit and box vectors
+        if (L == 4) { // a block's exact integer sum, then scalar: on 4 lanes C2 boxed the vector forms
+            float sum = 0f;
+            for (; b < blocks; b++, off += 18) sum += fp16(w, off) * xd[b] * widen(q4_0Block(w, off + 2, xq, 32 * b)).reduceLanes(VectorOperators.ADD);
+            return sum;
+        }
+        if (L == 8) { // one block per iteration: two pass C2's inlining node limit and box vectors
             for (; b < blocks; b++, off += 18) a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            return VectorKernels.sum(a0);
+            FloatVector v = a0; // VectorKernels.sum, written out (see the class comment)
+            if (L >= 16) v = v.add(v.slice(8));
+            if (L >= 8) v = v.add(v.slice(4));
+            v = v.add(v.slice(2));
+            v = v.add(v.slice(1));
+            return v.lane(0);
         }
         for (; b + 1 < blocks; b += 2, off += 36) {
             a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
             a1 = toFloat(widen(q4_0Block(w, off + 20, xq, 32 * b + 32))).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
         }
         if (b < blocks) a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-        return VectorKernels.sum(a0.add(a1));
+        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        if (L >= 16) v = v.add(v.slice(8));
+        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        return v.lane(0);
     }
 
     /** N bytes at {@code off} zero-extended to N shorts (nibbles then need no mask after a shift). */
@@ -174,52 +213,71 @@ final class IntKernels {
 
     /**
      * vec_dot_q5_K_q8_K: as {@link #dotQ4K} with the fifth bit of weight l of sub-block j at bit j of
-     * {@code qh[l]}; |q x| <= 31 * 128, so two products still fit a short. One flat method: it is
-     * compiled on its own, so the Vector API calls in it stay within C2's inlining depth.
+     * {@code qh[l]}; |q x| <= 31 * 128, so two products still fit a short. The 2N {@code qh} bytes of
+     * a step are loaded once and serve all four sub-block pairs (the inner loop over c), which keeps the
+     * loop body small enough for C2 to inline every Vector API call in it (the body per c with its own
+     * {@code qh} loads passed C2's NodeCountInliningCutoff, boxed vectors and ran at 2 GB/s).
      */
     static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
+        if (L == 4) return dotQ5K4Lanes(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
         float minSum = 0f;
         for (int b = 0; b < blocks; b++, off += 176) {
             long sc = scales(w, off + 4);
             IntVector isum = IntVector.zero(I);
-            for (int c = 0; c < 4; c++) {
-                long qs = off + 48 + 32 * c;
-                int xo = 256 * b + 64 * c;
-                int sLo = (int) ((sc >>> (16 * c)) & 0xFF), sHi = (int) ((sc >>> (16 * c + 8)) & 0xFF);
-                if (L == 4) { // one load a step: pairs of loads pass C2's inlining node limit and box vectors
-                    for (int p = 0; p < 32; p += N) {
-                        ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0);
-                        ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p, LE).convertShape(VectorOperators.B2S, S, 0))
-                                .lanewise(VectorOperators.LSHR, 2 * c);
-                        ShortVector lo = q0.and((short) 0x0F).or(h0.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p));
-                        ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h0.and((short) 2).lanewise(VectorOperators.LSHL, 3))
-                                .mul(ShortVector.fromArray(S, xq, xo + 32 + p));
-                        isum = widen(lo).mul(sLo).add(widen(hi).mul(sHi)).add(isum);
-                    }
-                    continue;
-                }
-                for (int p = 0; p < 32; p += 2 * N) {
-                    ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p + N, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p, LE).convertShape(VectorOperators.B2S, S, 0))
-                            .lanewise(VectorOperators.LSHR, 2 * c);
-                    ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p + N, LE).convertShape(VectorOperators.B2S, S, 0))
-                            .lanewise(VectorOperators.LSHR, 2 * c);
-                    ShortVector lo = q0.and((short) 0x0F).or(h0.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p))
-                            .add(q1.and((short) 0x0F).or(h1.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo + p + N)));
-                    ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h0.and((short) 2).lanewise(VectorOperators.LSHL, 3))
-                            .mul(ShortVector.fromArray(S, xq, xo + 32 + p))
-                            .add(q1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h1.and((short) 2).lanewise(VectorOperators.LSHL, 3))
-                                    .mul(ShortVector.fromArray(S, xq, xo + 32 + p + N)));
-                    isum = widen(lo).mul(sLo).add(widen(hi).mul(sHi)).add(isum);
+            for (int p = 0; p < 32; p += N) {
+                ShortVector h = unsignedQuants(w, off + 16 + p);
+                for (int c = 0; c < 4; c++) { // sub-blocks 2c (low nibbles, qh bit 2c) and 2c + 1 (high, bit 2c + 1)
+                    int xo = 256 * b + 64 * c + p;
+                    ShortVector q = unsignedQuants(w, off + 48 + 32 * c + p);
+                    ShortVector g = h.lanewise(VectorOperators.LSHR, 2 * c);
+                    ShortVector lo = q.and((short) 0x0F).or(g.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo));
+                    ShortVector hi = q.lanewise(VectorOperators.LSHR, 4).or(g.and((short) 2).lanewise(VectorOperators.LSHL, 3)).mul(ShortVector.fromArray(S, xq, xo + 32));
+                    isum = widen(lo).mul((int) ((sc >>> (16 * c)) & 0xFF)).add(widen(hi).mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
                 }
             }
             float dx = xd[b];
-            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
+            acc = toFloat(isum).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
             minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
         }
-        return VectorKernels.sum(acc) - minSum;
+        FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
+        if (L >= 16) v = v.add(v.slice(8));
+        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        return v.lane(0) - minSum;
+    }
+
+    /**
+     * {@link #dotQ5K} on 4 lanes: each super-block's exact integer sum comes back from a method of its
+     * own as an int, so no vector crosses a call C2 may leave un-inlined (the one-method form boxed).
+     */
+    private static float dotQ5K4Lanes(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
+        float sum = 0f, minSum = 0f;
+        for (int b = 0; b < blocks; b++, off += 176) {
+            float dx = xd[b];
+            sum += dx * fp16(w, off) * q5KScaledSum(w, off, xq, 256 * b);
+            minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
+        }
+        return sum - minSum;
+    }
+
+    /** One Q5_K super-block: sum_j sc_j * (q . x)_j, exactly (the loop of {@link #dotQ5K}). */
+    private static int q5KScaledSum(MemorySegment w, long off, short[] xq, int x0) {
+        long sc = scales(w, off + 4);
+        IntVector isum = IntVector.zero(I);
+        for (int p = 0; p < 32; p += N) {
+            ShortVector h = unsignedQuants(w, off + 16 + p);
+            for (int c = 0; c < 4; c++) {
+                int xo = x0 + 64 * c + p;
+                ShortVector q = unsignedQuants(w, off + 48 + 32 * c + p);
+                ShortVector g = h.lanewise(VectorOperators.LSHR, 2 * c);
+                ShortVector lo = q.and((short) 0x0F).or(g.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo));
+                ShortVector hi = q.lanewise(VectorOperators.LSHR, 4).or(g.and((short) 2).lanewise(VectorOperators.LSHL, 3)).mul(ShortVector.fromArray(S, xq, xo + 32));
+                isum = widen(lo).mul((int) ((sc >>> (16 * c)) & 0xFF)).add(widen(hi).mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
+            }
+        }
+        return isum.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -251,7 +309,12 @@ final class IntKernels {
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
             minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
         }
-        return VectorKernels.sum(acc) - minSum;
+        FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
+        if (L >= 16) v = v.add(v.slice(8));
+        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        return v.lane(0) - minSum;
     }
 
     /**
@@ -288,7 +351,12 @@ final class IntKernels {
             }
             corrAcc = ((FloatVector) corr.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, 32 * dd), corrAcc);
         }
-        return VectorKernels.sum(acc.sub(corrAcc));
+        FloatVector v = acc.sub(corrAcc); // VectorKernels.sum, written out (see the class comment)
+        if (L >= 16) v = v.add(v.slice(8));
+        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        return v.lane(0);
     }
 
     /**

@@ -32,10 +32,10 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
         return Q8Activations.Format.Q8_0;
     }
 
-    /** Only for long rows: see {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}. */
+    /** See {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}. */
     @Override
     public boolean prefersQuantizedActivations() {
-        return cols >= QUANTIZED_FROM_COLS;
+        return cols >= QUANTIZED_FROM_COLS || VectorKernels.ENABLED && VectorKernels.L < 16;
     }
 
     @Override
