@@ -19,28 +19,26 @@ import static dev.phiedge.runtime.tensor.VectorKernels.fp16;
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
 /**
- * ggml-style integer dot products of one weight row against {@link Q8Activations}: the weights' quants
- * are widened to N shorts ({@link VectorKernels#N}: L, or 8 where L = 4), multiplied by the
- * activations' quants (kept as shorts), widened to L ints and summed exactly; each block's integer
- * sums become floats once and are scaled by {@code d_w * d_x} (ggml's vec_dot_q*_q8_*). With L = 8 or
- * 16 every conversion keeps the lane count (part 0), which C2 intrinsifies; with L = 4 the 8 shorts
- * (a full 128-bit register) are widened as parts 0 and 1 (constants, also intrinsified) and added.
+ * ggml-style integer dot products of one weight row against {@link Q8Activations}, on 8 or 16 float
+ * lanes (AVX2, AVX-512; 4 lanes, and Q8_0/Q4_0 on 8, go to {@link IntKernels128}): quants widen to N = L
+ * shorts, multiplied by the activations' quants (kept as shorts), widened to L ints and summed
+ * exactly; each block's integer sums become floats once and are scaled by {@code d_w * d_x} (ggml's
+ * vec_dot_q*_q8_*). Every conversion keeps the lane count (part 0), which C2 intrinsifies.
  * Results equal {@code dot.<type>} of quant-vectors (ggml's own vec_dot) up to float summation order.
  *
  * <p>C2 and these kernels: a kernel method whose Vector API calls pass C2's NodeCountInliningCutoff
  * while it is parsed gets its later calls to small methods of ours (a lane sum, a widening) left as
  * real calls, and every vector passed to one is boxed on the heap: the kernel then allocates per row
  * and runs 2-5x slower. The Vector API's own methods are force-inlined even then. So each kernel keeps
- * its loop body small (Q5_K's {@code qh} loaded once for all four sub-block pairs), ends with the
- * lane sum of {@link VectorKernels#sum} written out rather than called, and DecodeKernelAllocationTest
- * checks that a compiled decode product allocates nothing. On 4 lanes the Q4_0, Q8_0 and Q5_K kernels
- * return each block's exact integer sum from a method of its own, as an int: no vector crosses a call.
+ * its loop body small (Q5_K's {@code qh} loaded once for all four sub-block pairs; one block per
+ * iteration on 8 lanes), ends with the lane sum of {@link VectorKernels#sum} written out rather than
+ * called, and DecodeKernelAllocationTest checks that a compiled decode product allocates nothing.
  */
 final class IntKernels {
     private IntKernels() {}
 
     private static final java.nio.ByteOrder LE = LITTLE_ENDIAN;
-    /** N shorts: the quants of one byte load (128 bits where L = 4, else {@link VectorKernels#S}). */
+    /** N shorts: the quants of one byte load. */
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * N));
 
     /**
@@ -67,10 +65,9 @@ final class IntKernels {
         return (ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.B2S, S, 0);
     }
 
-    /** N shorts to L ints: the same lanes, or (L = 4) lanes i and i + 4 summed. */
+    /** N = L shorts to L ints. */
     private static IntVector widen(ShortVector v) {
-        IntVector i = (IntVector) v.convertShape(VectorOperators.S2I, I, 0);
-        return L == 4 ? i.add((IntVector) v.convertShape(VectorOperators.S2I, I, 1)) : i;
+        return (IntVector) v.convertShape(VectorOperators.S2I, I, 0);
     }
 
     private static FloatVector toFloat(IntVector v) {
@@ -80,30 +77,17 @@ final class IntKernels {
     // ---------------------------------------------------------------- Q8_0 and Q4_0 x Q8_0
 
     static float dotQ8_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
+        if (L <= 8) return IntKernels128.dotQ8_0(w, off, blocks, xq, xd);
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
-        if (L == 4) { // a block's exact integer sum, then scalar: on 4 lanes C2 boxed the vector forms
-            float sum = 0f;
-            for (; b < blocks; b++, off += 34) sum += fp16(w, off) * xd[b] * q8_0Block(w, off + 2, xq, 32 * b).reduceLanes(VectorOperators.ADD);
-            return sum;
-        }
-        if (L == 8) { // one block per iteration: two pass C2's inlining node limit and box vectors
-            for (; b < blocks; b++, off += 34) a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            FloatVector v = a0; // VectorKernels.sum, written out (see the class comment)
-            if (L >= 16) v = v.add(v.slice(8));
-            if (L >= 8) v = v.add(v.slice(4));
-            v = v.add(v.slice(2));
-            v = v.add(v.slice(1));
-            return v.lane(0);
-        }
         for (; b + 1 < blocks; b += 2, off += 68) {
             a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
             a1 = toFloat(q8_0Block(w, off + 36, xq, 32 * b + 32)).fma(FloatVector.broadcast(F, fp16(w, off + 34) * xd[b + 1]), a1);
         }
         if (b < blocks) a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
         FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
-        if (L >= 16) v = v.add(v.slice(8));
-        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(8));
+        v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
@@ -111,13 +95,6 @@ final class IntKernels {
 
     /** Two products summed as shorts before widening: |q * x| <= 128 * 127, so the pair fits. */
     private static IntVector q8_0Block(MemorySegment w, long qs, short[] xq, int xo) {
-        if (L == 4) { // 8 quants a load: two pairs, widened as parts 0 and 1
-            ShortVector s = quants(w, qs).mul(ShortVector.fromArray(S, xq, xo))
-                    .add(quants(w, qs + N).mul(ShortVector.fromArray(S, xq, xo + N)));
-            ShortVector t = quants(w, qs + 2 * N).mul(ShortVector.fromArray(S, xq, xo + 2 * N))
-                    .add(quants(w, qs + 3 * N).mul(ShortVector.fromArray(S, xq, xo + 3 * N)));
-            return widen(s).add(widen(t));
-        }
         IntVector s = widen(quants(w, qs).mul(ShortVector.fromArray(S, xq, xo))
                 .add(quants(w, qs + N).mul(ShortVector.fromArray(S, xq, xo + N))));
         for (int p = 2 * N; p < 32; p += 2 * N) {
@@ -133,30 +110,17 @@ final class IntKernels {
      * measured at about half the speed.
      */
     static float dotQ4_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
+        if (L <= 8) return IntKernels128.dotQ4_0(w, off, blocks, xq, xd);
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
-        if (L == 4) { // a block's exact integer sum, then scalar: on 4 lanes C2 boxed the vector forms
-            float sum = 0f;
-            for (; b < blocks; b++, off += 18) sum += fp16(w, off) * xd[b] * widen(q4_0Block(w, off + 2, xq, 32 * b)).reduceLanes(VectorOperators.ADD);
-            return sum;
-        }
-        if (L == 8) { // one block per iteration: two pass C2's inlining node limit and box vectors
-            for (; b < blocks; b++, off += 18) a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            FloatVector v = a0; // VectorKernels.sum, written out (see the class comment)
-            if (L >= 16) v = v.add(v.slice(8));
-            if (L >= 8) v = v.add(v.slice(4));
-            v = v.add(v.slice(2));
-            v = v.add(v.slice(1));
-            return v.lane(0);
-        }
         for (; b + 1 < blocks; b += 2, off += 36) {
             a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
             a1 = toFloat(widen(q4_0Block(w, off + 20, xq, 32 * b + 32))).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
         }
         if (b < blocks) a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
         FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
-        if (L >= 16) v = v.add(v.slice(8));
-        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(8));
+        v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
@@ -195,7 +159,7 @@ final class IntKernels {
     }
 
     /** sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}. */
-    private static int minsTimesSums(long mn, int[] bsums32, int k) {
+    static int minsTimesSums(long mn, int[] bsums32, int k) {
         return (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
                 + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
                 + (int) ((mn >>> 32) & 0xFF) * bsums32[k + 4] + (int) ((mn >>> 40) & 0xFF) * bsums32[k + 5]
@@ -219,7 +183,7 @@ final class IntKernels {
      * {@code qh} loads passed C2's NodeCountInliningCutoff, boxed vectors and ran at 2 GB/s).
      */
     static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
-        if (L == 4) return dotQ5K4Lanes(w, off, blocks, xq, xd, bsums32);
+        if (L == 4) return IntKernels128.dotQ5K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
         float minSum = 0f;
         for (int b = 0; b < blocks; b++, off += 176) {
@@ -242,50 +206,19 @@ final class IntKernels {
         }
         FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
-        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0) - minSum;
     }
 
     /**
-     * {@link #dotQ5K} on 4 lanes: each super-block's exact integer sum comes back from a method of its
-     * own as an int, so no vector crosses a call C2 may leave un-inlined (the one-method form boxed).
-     */
-    private static float dotQ5K4Lanes(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
-        float sum = 0f, minSum = 0f;
-        for (int b = 0; b < blocks; b++, off += 176) {
-            float dx = xd[b];
-            sum += dx * fp16(w, off) * q5KScaledSum(w, off, xq, 256 * b);
-            minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
-        }
-        return sum - minSum;
-    }
-
-    /** One Q5_K super-block: sum_j sc_j * (q . x)_j, exactly (the loop of {@link #dotQ5K}). */
-    private static int q5KScaledSum(MemorySegment w, long off, short[] xq, int x0) {
-        long sc = scales(w, off + 4);
-        IntVector isum = IntVector.zero(I);
-        for (int p = 0; p < 32; p += N) {
-            ShortVector h = unsignedQuants(w, off + 16 + p);
-            for (int c = 0; c < 4; c++) {
-                int xo = x0 + 64 * c + p;
-                ShortVector q = unsignedQuants(w, off + 48 + 32 * c + p);
-                ShortVector g = h.lanewise(VectorOperators.LSHR, 2 * c);
-                ShortVector lo = q.and((short) 0x0F).or(g.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo));
-                ShortVector hi = q.lanewise(VectorOperators.LSHR, 4).or(g.and((short) 2).lanewise(VectorOperators.LSHL, 3)).mul(ShortVector.fromArray(S, xq, xo + 32));
-                isum = widen(lo).mul((int) ((sc >>> (16 * c)) & 0xFF)).add(widen(hi).mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
-            }
-        }
-        return isum.reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
      * vec_dot_q4_K_q8_K: per super-block, {@code d_x*d * sum_j sc_j * (q . x)_j} in
      * integers, minus {@code d_x*dmin * sum_j m_j * bsum_j} (the bsums of Q8_K make the mins cheap).
-     * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int (for L = 4, about 16M).
+     * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int.
      */
     static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
+        if (L == 4) return IntKernels128.dotQ4K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
         float minSum = 0f;
         for (int b = 0; b < blocks; b++, off += 144) {
@@ -311,7 +244,7 @@ final class IntKernels {
         }
         FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
-        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0) - minSum;
@@ -323,6 +256,7 @@ final class IntKernels {
      * (8 or 16) weights never straddle a 16-weight scale group.
      */
     static float dotQ6K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
+        if (L == 4) return IntKernels128.dotQ6K(w, off, blocks, xq, xd, bsums);
         FloatVector acc = FloatVector.zero(F);
         FloatVector corrAcc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, off += 210) {
@@ -340,20 +274,17 @@ final class IntKernels {
             }
             float dd = xd[b] * fp16(w, off + 208);
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dd), acc);
-            // the 32 offset: sum_i sc_i * bsum_i, N scales a load (L = 4: parts 0 and 1 of 8)
+            // the 32 offset: sum_i sc_i * bsum_i, N scales a load
             IntVector corr = IntVector.zero(I);
             for (int i = 0; i < 16; i += N) {
                 ByteVector scs = ByteVector.fromMemorySegment(BL, w, off + 192 + i, LE);
                 corr = corr.add(((IntVector) scs.convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, 16 * b + i)));
-                if (L == 4) {
-                    corr = corr.add(((IntVector) scs.convertShape(VectorOperators.B2I, I, 1)).mul(IntVector.fromArray(I, bsums, 16 * b + i + L)));
-                }
             }
             corrAcc = ((FloatVector) corr.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, 32 * dd), corrAcc);
         }
         FloatVector v = acc.sub(corrAcc); // VectorKernels.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
-        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);

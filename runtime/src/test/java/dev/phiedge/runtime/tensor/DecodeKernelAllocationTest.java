@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * product the way decoding runs it (activations quantized where the tensor prefers it) allocates no
  * bytes. A kernel past C2's inlining node limit leaves a call to a small helper un-inlined and boxes
  * the vectors it passes (Q5_K ran at 2 GB/s that way, allocating 41 KB a row): this catches it, on
- * 8 and 16 float lanes (AVX2, AVX-512; run with -XX:MaxVectorSize=32 to check 8).
+ * the test run's vector width: 16 lanes here, 4 in the vector-128 run (as on NEON); run with
+ * {@code -Djvm.modules="... -XX:MaxVectorSize=32"} to check 8 (AVX2).
  */
 class DecodeKernelAllocationTest {
     private static final com.sun.management.ThreadMXBean THREADS =
@@ -27,10 +28,6 @@ class DecodeKernelAllocationTest {
     @EnumSource(names = {"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "F32"})
     void aCompiledDecodeProductAllocatesNothing(GgmlType type) {
         assumeTrue(VectorKernels.ENABLED, "scalar kernels only");
-        // Known gap: on 4 lanes (the vector-128 run, as on NEON) the K-quant kernels still box in a
-        // full test run, where other tests compiled them first, though not when run alone; the
-        // README's performance section says so.
-        assumeTrue(VectorKernels.L >= 8, "4-lane kernels are not yet allocation-free in every compilation order");
         int rows = 8, cols = 8192; // a long row: Q4_0 and Q8_0 take quantized activations from 6144 columns
         Random rnd = new Random(3);
         // off-heap, as a mapped file is (the Vector API compiles heap-array segments differently)
