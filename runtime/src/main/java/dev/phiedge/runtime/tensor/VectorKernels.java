@@ -289,6 +289,14 @@ final class VectorKernels {
     static void dequantizeQ4_0(MemorySegment w, long off, int blocks, float[] out, int o) {
         for (int b = 0; b < blocks; b++, off += 18, o += 32) {
             FloatVector d = FloatVector.broadcast(F, fp16(w, off));
+            if (!TWO) { // nibbles unpacked as ints: x86 has no byte shift, so a byte LSHR is emulated
+                for (int p = 0; p < 16; p += N) {
+                    IntVector q = (IntVector) bytes(w, off + 2 + p).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    ((FloatVector) q.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d).intoArray(out, o + p);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d).intoArray(out, o + 16 + p);
+                }
+                continue;
+            }
             for (int p = 0; p < 16; p += N) {
                 ByteVector q = bytes(w, off + 2 + p);
                 ByteVector lo = q.and((byte) 0x0F).sub((byte) 8), hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
