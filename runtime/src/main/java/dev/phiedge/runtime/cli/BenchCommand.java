@@ -31,7 +31,8 @@ import java.util.Map;
  *       sample is reported too;</li>
  *   <li>time-to-ready (mapping the file, building the model and a session), heap used after a GC,
  *       resident memory from /proc/self/status (anonymous and file-backed), KV-cache bytes, weight bytes
- *       read per generated token and the bandwidth that implies;</li>
+ *       read per generated token and the bandwidth that implies, heap bytes allocated per token
+ *       (all threads, the last repeat; 0 once the kernels are compiled);</li>
  *   <li>with {@code --prefix-tokens N}: a request of N + prompt-tokens tokens evaluated from nothing,
  *       against the same request started from a saved snapshot of its first N tokens
  *       ({@link Session#savePrefix}).</li>
@@ -107,16 +108,24 @@ final class BenchCommand {
         double[] pp = new double[repeat];
         double[] tg = new double[repeat];
         int[] next = new int[1];
+        long ppAllocated = -1, tgAllocated = -1;
         for (int i = 0; i < repeat; i++) {
             state.truncate(0);
+            long a0 = allocatedBytes();
             long t0 = System.nanoTime();
             model.forward(state, prompt, 0, promptTokens, true);
             long t1 = System.nanoTime();
+            long a1 = allocatedBytes();
             for (int g = 0; g < genTokens; g++) {
                 next[0] = argmax(state.logits());
                 model.forward(state, next, 0, 1, true);
             }
             long t2 = System.nanoTime();
+            long a2 = allocatedBytes();
+            if (a0 >= 0) { // the last repeat's: compiled by then
+                ppAllocated = (a1 - a0) / Math.max(1, promptTokens);
+                tgAllocated = genTokens == 0 ? 0 : (a2 - a1) / genTokens;
+            }
             pp[i] = promptTokens / ((t1 - t0) / 1e9);
             tg[i] = genTokens == 0 ? 0 : genTokens / ((t2 - t1) / 1e9);
             err.printf("phi3 bench: run %d/%d: pp %.2f t/s, tg %.2f t/s%n", i + 1, repeat, pp[i], tg[i]);
@@ -129,6 +138,8 @@ final class BenchCommand {
         long perToken = model.weightBytesPerToken();
         r.put("weight_bytes_per_token", perToken);
         r.put("tg_weight_gb_per_s", round(perToken * tgMedian / 1e9));
+        r.put("pp_allocated_bytes_per_token", ppAllocated);
+        r.put("tg_allocated_bytes_per_token", tgAllocated);
         r.put("logits_finite", allFinite(state.logits()));
         if (prefixTokens > 0) r.put("prefix", prefix(session, state, model, Arrays.copyOf(stream, prefixTokens + promptTokens),
                 prefixTokens, repeat));
@@ -194,6 +205,19 @@ final class BenchCommand {
         r.put("java", System.getProperty("java.vm.name") + " " + Runtime.version());
     }
 
+    /**
+     * Heap bytes allocated so far by all threads (the team's included), or -1 where the JVM cannot tell
+     * (no jdk.management module, as in a jlink'd runtime without it).
+     */
+    private static long allocatedBytes() {
+        try {
+            return ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                    ? t.getTotalThreadAllocatedBytes() : -1;
+        } catch (LinkageError | UnsupportedOperationException e) {
+            return -1;
+        }
+    }
+
     /** The kB fields of /proc/self/status, in bytes (empty where there is no /proc). */
     static Map<String, Long> procStatus() throws IOException {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -243,6 +267,8 @@ final class BenchCommand {
         out.printf("%-12s %14s %s%n", "pp" + r.get("prompt_tokens"), r.get("pp_tokens_per_s"), r.get("pp_samples"));
         out.printf("%-12s %14s %s%n", "tg" + r.get("gen_tokens"), r.get("tg_tokens_per_s"), r.get("tg_samples"));
         out.printf("weights      %,d bytes/token -> %s GB/s at the tg median%n", (Long) r.get("weight_bytes_per_token"), r.get("tg_weight_gb_per_s"));
+        out.printf("allocated    %s bytes/token in pp, %s in tg (heap garbage; the last repeat)%n",
+                r.get("pp_allocated_bytes_per_token"), r.get("tg_allocated_bytes_per_token"));
         out.printf("memory       heap %s MB (max %s MB), RSS %s MB (anon %s, file %s, peak %s), KV cache %s MB%n",
                 mb(r.get("heap_used_bytes")), mb(r.get("heap_max_bytes")), mb(r.get("rss_bytes")), mb(r.get("rss_anon_bytes")),
                 mb(r.get("rss_file_bytes")), mb(r.get("rss_peak_bytes")), mb(r.get("kv_cache_bytes")));
