@@ -14,12 +14,8 @@ final class VectorMath {
      * The batched product's kernel: {@code out[o_r + b*os] = w[w_r ..] . x[x0 + b*xs ..]} for rows
      * r = 0, 1 (at {@code w0}, {@code w1}) and positions b = 0..3: each row chunk and each position chunk
      * is loaded once for 8 FMAs, and the 8 chains are independent (FMA throughput, not latency). Every
-     * (row, position) is one FMA chain over k in order and {@link #sum}'s pairwise lane sum, exactly as
-     * {@link #dot1}, so a result has the same bits whichever kernel computed it.
-     *
-     * <p>The lane sums are written out: eight calls of {@link #sum} pass C2's NodeCountInliningCutoff,
-     * and a vector passed to a method C2 did not inline is boxed (prompt processing allocated about
-     * 900 MB/s that way; a scalar sum through an array was slower still).
+     * (row, position) is one FMA chain over k in order and {@link #sum}, exactly as {@link #dot1}, so a
+     * result has the same bits whichever kernel computed it.
      */
     static void dot2x4(float[] w, int w0, int w1, float[] x, int x0, int xs, int n, float[] out, int o0, int o1, int os) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
@@ -41,47 +37,14 @@ final class VectorMath {
             a3 = r0.fma(v, a3);
             c3 = r1.fma(v, c3);
         }
-        // sum() written out for each accumulator (see above); Vector API calls are inlined regardless
-        if (L >= 16) a0 = a0.add(a0.slice(8));
-        if (L >= 8) a0 = a0.add(a0.slice(4));
-        a0 = a0.add(a0.slice(2));
-        a0 = a0.add(a0.slice(1));
-        out[o0] = tail(a0.lane(0), w, w0, x, x0, k, n);
-        if (L >= 16) a1 = a1.add(a1.slice(8));
-        if (L >= 8) a1 = a1.add(a1.slice(4));
-        a1 = a1.add(a1.slice(2));
-        a1 = a1.add(a1.slice(1));
-        out[o0 + os] = tail(a1.lane(0), w, w0, x, x0 + xs, k, n);
-        if (L >= 16) a2 = a2.add(a2.slice(8));
-        if (L >= 8) a2 = a2.add(a2.slice(4));
-        a2 = a2.add(a2.slice(2));
-        a2 = a2.add(a2.slice(1));
-        out[o0 + 2 * os] = tail(a2.lane(0), w, w0, x, x0 + 2 * xs, k, n);
-        if (L >= 16) a3 = a3.add(a3.slice(8));
-        if (L >= 8) a3 = a3.add(a3.slice(4));
-        a3 = a3.add(a3.slice(2));
-        a3 = a3.add(a3.slice(1));
-        out[o0 + 3 * os] = tail(a3.lane(0), w, w0, x, x0 + 3 * xs, k, n);
-        if (L >= 16) c0 = c0.add(c0.slice(8));
-        if (L >= 8) c0 = c0.add(c0.slice(4));
-        c0 = c0.add(c0.slice(2));
-        c0 = c0.add(c0.slice(1));
-        out[o1] = tail(c0.lane(0), w, w1, x, x0, k, n);
-        if (L >= 16) c1 = c1.add(c1.slice(8));
-        if (L >= 8) c1 = c1.add(c1.slice(4));
-        c1 = c1.add(c1.slice(2));
-        c1 = c1.add(c1.slice(1));
-        out[o1 + os] = tail(c1.lane(0), w, w1, x, x0 + xs, k, n);
-        if (L >= 16) c2 = c2.add(c2.slice(8));
-        if (L >= 8) c2 = c2.add(c2.slice(4));
-        c2 = c2.add(c2.slice(2));
-        c2 = c2.add(c2.slice(1));
-        out[o1 + 2 * os] = tail(c2.lane(0), w, w1, x, x0 + 2 * xs, k, n);
-        if (L >= 16) c3 = c3.add(c3.slice(8));
-        if (L >= 8) c3 = c3.add(c3.slice(4));
-        c3 = c3.add(c3.slice(2));
-        c3 = c3.add(c3.slice(1));
-        out[o1 + 3 * os] = tail(c3.lane(0), w, w1, x, x0 + 3 * xs, k, n);
+        out[o0] = tail(sum(a0), w, w0, x, x0, k, n);
+        out[o0 + os] = tail(sum(a1), w, w0, x, x0 + xs, k, n);
+        out[o0 + 2 * os] = tail(sum(a2), w, w0, x, x0 + 2 * xs, k, n);
+        out[o0 + 3 * os] = tail(sum(a3), w, w0, x, x0 + 3 * xs, k, n);
+        out[o1] = tail(sum(c0), w, w1, x, x0, k, n);
+        out[o1 + os] = tail(sum(c1), w, w1, x, x0 + xs, k, n);
+        out[o1 + 2 * os] = tail(sum(c2), w, w1, x, x0 + 2 * xs, k, n);
+        out[o1 + 3 * os] = tail(sum(c3), w, w1, x, x0 + 3 * xs, k, n);
     }
 
     /** One row, one position, in {@link #dot2x4}'s order. */
