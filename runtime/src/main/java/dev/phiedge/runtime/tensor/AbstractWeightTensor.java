@@ -21,13 +21,12 @@ abstract class AbstractWeightTensor implements WeightTensor {
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
     /**
-     * With 16 lanes (AVX-512), Q4_0 and Q8_0 rows at least this long decode faster with quantized
-     * activations; shorter ones with float activations, which then still fit L1 next to the streamed
-     * weights (KernelSpeed, 1 thread: 3072 columns Q4_0 11.4 GB/s float vs 10.5 integer, Q8_0 26.4 vs
-     * 18.5; 8192 columns Q4_0 7.9 vs 10.1, Q8_0 9.9 vs 18.2; running such rows in column chunks that
-     * keep x in L1 was slower still, 3.9 GB/s). With 8 or 4 lanes the integer kernels win at every
-     * length (3072 columns, 8 lanes: Q4_0 10.0 vs 7.7, Q8_0 18.2 vs 14.7; 4 lanes: 5.2 vs 3.6, 8.7
-     * vs 8.5).
+     * With 16 lanes (AVX-512), Q8_0 rows at least this long decode faster with quantized activations;
+     * shorter ones with float activations, which then still fit L1 next to the streamed weights
+     * (KernelSpeed, 1 thread: 3072 columns 24 GB/s float vs 19-20 integer; 8192 columns 9.9 vs 18.2;
+     * running long rows in column chunks that keep x in L1 was slower still, 3.9 GB/s for Q4_0). With
+     * 8 or 4 lanes the integer kernels win at every length (3072 columns, 8 lanes: Q8_0 18.2 vs 14.7;
+     * 4 lanes: 8.7 vs 8.5), and Q4_0's wins everywhere ({@link Q4_0Tensor#prefersQuantizedActivations}).
      */
     static final int QUANTIZED_FROM_COLS = 6144;
 

@@ -29,10 +29,12 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * <p>C2 and these kernels: a kernel method whose Vector API calls pass C2's NodeCountInliningCutoff
  * while it is parsed gets its later calls to small methods of ours (a lane sum, a widening) left as
  * real calls, and every vector passed to one is boxed on the heap: the kernel then allocates per row
- * and runs 2-5x slower. The Vector API's own methods are force-inlined even then. So each kernel keeps
- * its loop body small (Q5_K's {@code qh} loaded once for all four sub-block pairs; one block per
- * iteration on 8 lanes), ends with the lane sum of {@link VectorKernels#sum} written out rather than
- * called, and DecodeKernelAllocationTest checks that a compiled decode product allocates nothing.
+ * and runs 2-5x slower (which kernels it hit changed from one JVM run to the next). The Vector API's
+ * own methods are force-inlined even then. So each kernel is one method of Vector API calls, with no
+ * vector-valued helper of ours (loads, widenings and the lane sum of {@link VectorKernels#sum} are
+ * written out; only scalar helpers such as {@link #scales} are called), and DecodeKernelAllocationTest
+ * checks that a compiled decode product allocates nothing. (Written out, Q4_0's kernel also got
+ * faster: 11.9 GB/s on 8192 columns against 10.1 with helpers.)
  */
 final class IntKernels {
     private IntKernels() {}
@@ -60,31 +62,25 @@ final class IntKernels {
         }
     }
 
-    /** N quants at byte {@code off} widened to N shorts (same lane count: an intrinsic conversion). */
-    private static ShortVector quants(MemorySegment w, long off) {
-        return (ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.B2S, S, 0);
-    }
-
-    /** N = L shorts to L ints. */
-    private static IntVector widen(ShortVector v) {
-        return (IntVector) v.convertShape(VectorOperators.S2I, I, 0);
-    }
-
-    private static FloatVector toFloat(IntVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
-    }
-
     // ---------------------------------------------------------------- Q8_0 and Q4_0 x Q8_0
 
     static float dotQ8_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         if (L <= 8) return IntKernels128.dotQ8_0(w, off, blocks, xq, xd);
+        // 16 lanes: a block is two loads of 16; two products summed as shorts (|q x| <= 128 * 127 each)
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
         for (; b + 1 < blocks; b += 2, off += 68) {
-            a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            a1 = toFloat(q8_0Block(w, off + 36, xq, 32 * b + 32)).fma(FloatVector.broadcast(F, fp16(w, off + 34) * xd[b + 1]), a1);
+            int xo = 32 * b;
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 16)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s1 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 36, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 32)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 52, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 48)))).convertShape(VectorOperators.S2I, I, 0));
+            a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+            a1 = ((FloatVector) s1.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off + 34) * xd[b + 1]), a1);
         }
-        if (b < blocks) a0 = toFloat(q8_0Block(w, off + 2, xq, 32 * b)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+        if (b < blocks) {
+            int xo = 32 * b;
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 16)))).convertShape(VectorOperators.S2I, I, 0));
+            a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+        }
         FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
         v = v.add(v.slice(8));
         v = v.add(v.slice(4));
@@ -93,58 +89,39 @@ final class IntKernels {
         return v.lane(0);
     }
 
-    /** Two products summed as shorts before widening: |q * x| <= 128 * 127, so the pair fits. */
-    private static IntVector q8_0Block(MemorySegment w, long qs, short[] xq, int xo) {
-        IntVector s = widen(quants(w, qs).mul(ShortVector.fromArray(S, xq, xo))
-                .add(quants(w, qs + N).mul(ShortVector.fromArray(S, xq, xo + N))));
-        for (int p = 2 * N; p < 32; p += 2 * N) {
-            s = s.add(widen(quants(w, qs + p).mul(ShortVector.fromArray(S, xq, xo + p))
-                    .add(quants(w, qs + p + N).mul(ShortVector.fromArray(S, xq, xo + p + N)))));
-        }
-        return s;
-    }
-
     /**
-     * vec_dot_q4_0_q8_0. Two blocks per iteration: more would pass C2's inlining node limit
-     * (NodeCountInliningCutoff) and box vectors; one block per iteration (or two rows at once) was
-     * measured at about half the speed.
+     * vec_dot_q4_0_q8_0 on 16 lanes: a block's 16 bytes zero-extended to shorts, low nibbles weights
+     * 0..15 and high nibbles 16..31, each minus 8, two products a short lane (8 * 127 each: fits). Two
+     * blocks per iteration; one block per iteration (or two rows at once) was measured at about half
+     * the speed.
      */
     static float dotQ4_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         if (L <= 8) return IntKernels128.dotQ4_0(w, off, blocks, xq, xd);
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int b = 0;
         for (; b + 1 < blocks; b += 2, off += 36) {
-            a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
-            a1 = toFloat(widen(q4_0Block(w, off + 20, xq, 32 * b + 32))).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
+            int xo = 32 * b;
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)), q1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)));
+            ShortVector s1 = q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 32))
+                    .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 48)));
+            a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+            a1 = ((FloatVector) (((IntVector) s1.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off + 18) * xd[b + 1]), a1);
         }
-        if (b < blocks) a0 = toFloat(widen(q4_0Block(w, off + 2, xq, 32 * b))).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+        if (b < blocks) {
+            int xo = 32 * b;
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)));
+            a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), a0);
+        }
         FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
         v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
-    }
-
-    /** N bytes at {@code off} zero-extended to N shorts (nibbles then need no mask after a shift). */
-    private static ShortVector unsignedQuants(MemorySegment w, long off) {
-        return ((ShortVector) ByteVector.fromMemorySegment(BL, w, off, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
-    }
-
-    /**
-     * Low nibbles are quants 0..15, high nibbles 16..31, each minus 8; the block's products summed per
-     * lane as shorts (at most 16/N * 2 * 8 * 127: fits), widened once per block.
-     */
-    private static ShortVector q4_0Block(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector s = q4_0Part(w, qs, xq, xo);
-        for (int p = N; p < 16; p += N) s = s.add(q4_0Part(w, qs + p, xq, xo + p));
-        return s;
-    }
-
-    private static ShortVector q4_0Part(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector q = unsignedQuants(w, qs);
-        return q.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
-                .add(q.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)));
     }
 
     // ---------------------------------------------------------------- K-quants x Q8_K
@@ -190,18 +167,18 @@ final class IntKernels {
             long sc = scales(w, off + 4);
             IntVector isum = IntVector.zero(I);
             for (int p = 0; p < 32; p += N) {
-                ShortVector h = unsignedQuants(w, off + 16 + p);
+                ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
                 for (int c = 0; c < 4; c++) { // sub-blocks 2c (low nibbles, qh bit 2c) and 2c + 1 (high, bit 2c + 1)
                     int xo = 256 * b + 64 * c + p;
-                    ShortVector q = unsignedQuants(w, off + 48 + 32 * c + p);
+                    ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BL, w, off + 48 + 32 * c + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
                     ShortVector g = h.lanewise(VectorOperators.LSHR, 2 * c);
                     ShortVector lo = q.and((short) 0x0F).or(g.and((short) 1).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xo));
                     ShortVector hi = q.lanewise(VectorOperators.LSHR, 4).or(g.and((short) 2).lanewise(VectorOperators.LSHL, 3)).mul(ShortVector.fromArray(S, xq, xo + 32));
-                    isum = widen(lo).mul((int) ((sc >>> (16 * c)) & 0xFF)).add(widen(hi).mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
+                    isum = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul((int) ((sc >>> (16 * c)) & 0xFF)).add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
                 }
             }
             float dx = xd[b];
-            acc = toFloat(isum).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, off)), acc);
             minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
         }
         FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
@@ -229,13 +206,13 @@ final class IntKernels {
                 long qs = off + 16 + 32 * c;
                 int xo = 256 * b + 64 * c;
                 for (int p = 0; p < 32; p += 2 * N) {
-                    ShortVector q0 = unsignedQuants(w, qs + p);
-                    ShortVector q1 = unsignedQuants(w, qs + p + N);
+                    ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+                    ShortVector q1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qs + p + N, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
                     ShortVector lo = q0.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p))
                             .add(q1.and((short) 0x0F).mul(ShortVector.fromArray(S, xq, xo + p + N)));
                     ShortVector hi = q0.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, xq, xo + 32 + p))
                             .add(q1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, xq, xo + 32 + p + N)));
-                    isum = widen(lo).mul(sLo).add(widen(hi).mul(sHi)).add(isum);
+                    isum = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul(sLo).add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul(sHi)).add(isum);
                 }
             }
             float dx = xd[b];
@@ -268,8 +245,15 @@ final class IntKernels {
                 long qh = off + 128 + 32 * n;
                 long sc = off + 192 + 8 * n + 2 * part;
                 int xg = 256 * b + 128 * n + 32 * part;
-                for (int p = 0; p < 32; p += N) {
-                    isum = isum.add(q6Part(w, ql + p, qh + p, 2 * part, sc + p / 16, xq, xg + p));
+                for (int p = 0; p < 32; p += N) { // weights l (low nibble, qh bits 2part..) and l + 64 (high, bits 2part+4..)
+                    ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BL, w, ql + p, LE).convertShape(VectorOperators.B2S, S, 0));
+                    ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qh + p, LE).convertShape(VectorOperators.B2S, S, 0)).lanewise(VectorOperators.LSHR, 2 * part);
+                    ShortVector qa = q.and((short) 0x0F).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4));
+                    ShortVector qb = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h.and((short) 0x30));
+                    long is = sc + p / 16; // N (8 or 16) weights never straddle a 16-weight scale group
+                    isum = ((IntVector) (qa.mul(ShortVector.fromArray(S, xq, xg + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is))
+                            .add(((IntVector) (qb.mul(ShortVector.fromArray(S, xq, xg + 64 + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is + 4)))
+                            .add(isum);
                 }
             }
             float dd = xd[b] * fp16(w, off + 208);
@@ -288,19 +272,5 @@ final class IntKernels {
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
-    }
-
-    /**
-     * N weights of group g = 2n + part (half n, {@code ql[32*part ..]} of that half): weights l (low
-     * nibble, qh bits {@code shift..shift+1}, scale {@code sc[is]}) and l + 64 (high nibble, qh bits
-     * {@code shift+4..}, scale {@code sc[is+4]}).
-     */
-    private static IntVector q6Part(MemorySegment w, long ql, long qh, int shift, long is, short[] xq, int xo) {
-        ShortVector q = quants(w, ql);
-        ShortVector h = quants(w, qh).lanewise(VectorOperators.LSHR, shift);
-        ShortVector qa = q.and((short) 0x0F).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4));
-        ShortVector qb = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h.and((short) 0x30));
-        return widen(qa.mul(ShortVector.fromArray(S, xq, xo))).mul(w.get(AbstractWeightTensor.BYTE, is))
-                .add(widen(qb.mul(ShortVector.fromArray(S, xq, xo + 64))).mul(w.get(AbstractWeightTensor.BYTE, is + 4)));
     }
 }
