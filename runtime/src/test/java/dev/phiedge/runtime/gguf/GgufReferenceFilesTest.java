@@ -97,6 +97,24 @@ class GgufReferenceFilesTest {
         }
     }
 
+    /**
+     * The mapping is seen as a read-only plain native segment, the class of every off-heap buffer the
+     * runtime allocates (the KV cache), so the kernels meet one segment class (GgufFile's comment).
+     */
+    @Test
+    void theMappedFileIsAReadOnlyPlainNativeSegment() throws Exception {
+        Path file = testdata("phi3-tiny/phi3-tiny-a.Q4_K_M.gguf");
+        try (GgufFile g = GgufFile.open(file); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            assertEquals(arena.allocate(16).getClass(), g.segment().getClass());
+            assertEquals(arena.allocate(16).getClass(), g.tensorData(g.tensors().get(0)).getClass());
+            assertTrue(g.segment().isReadOnly());
+            assertEquals(Files.size(file), g.segment().byteSize());
+            byte[] head = new byte[4];
+            java.lang.foreign.MemorySegment.copy(g.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, 0, head, 0, 4);
+            assertEquals("GGUF", new String(head, java.nio.charset.StandardCharsets.US_ASCII)); // the file's bytes, not a copy's
+        }
+    }
+
     /** golden.json lists each file's size, sha256 and tensors (name, type, ne) as llama.cpp saw them. */
     @ParameterizedTest
     @ValueSource(strings = {"phi3-tiny", "real-tiny"})
