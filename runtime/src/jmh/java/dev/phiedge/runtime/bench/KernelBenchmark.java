@@ -4,6 +4,8 @@ import dev.phiedge.runtime.gguf.GgmlType;
 import dev.phiedge.runtime.model.MatMul;
 import dev.phiedge.runtime.synth.SyntheticModel;
 import dev.phiedge.runtime.tensor.WeightTensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -24,12 +26,17 @@ import org.openjdk.jmh.annotations.Warmup;
  * The kernels behind every forward pass, per weight type, on Phi-3-mini-sized rows (3072 weights):
  * <ul>
  *   <li>{@code dot}: one row against float activations (the row stays in L1: compute speed);</li>
- *   <li>{@code matVec}: a {@code rows x 3072} matrix times one vector, on the calling thread (decode:
- *       with the default 3072 rows the weights are 3.5 to 36 MB, beyond L2);</li>
+ *   <li>{@code matVec}: a {@code rows x 3072} matrix times one float vector, on the calling thread
+ *       (with the default 3072 rows the weights are 3.5 to 36 MB, beyond L2);</li>
+ *   <li>{@code decode}: the same product the way decoding runs it ({@link MatMul} with one position:
+ *       activations quantized where the type prefers it, then the integer kernel), on {@code threads}
+ *       threads;</li>
  *   <li>{@code matMulBatch}: the same matrix times {@code batch} vectors through {@link MatMul}
  *       (prompt processing), on {@code threads} threads.</li>
  * </ul>
- * Weights are random, as {@code phi3 synth} writes them. Run (see runtime/pom.xml, profile jmh):
+ * Weights are random, as {@code phi3 synth} writes them, copied off-heap: the kernels compile
+ * differently for heap-array segments, and a model's weights are never on the heap. Run (see
+ * runtime/pom.xml, profile jmh):
  * <pre>
  *   ./mvnw -pl runtime -Pjmh package -DskipTests
  *   java -Xmx1g --add-modules jdk.incubator.vector -jar runtime/target/benchmarks.jar KernelBenchmark
@@ -40,7 +47,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
+        "-XX:LoopUnrollLimit=400"})
 public class KernelBenchmark {
     @Param({"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     public String type;
@@ -61,11 +69,14 @@ public class KernelBenchmark {
     private float[] xs;
     private float[] out;
     private MatMul matMul;
+    private Arena arena;
 
     @Setup(Level.Trial)
     public void setup() {
         GgmlType t = GgmlType.valueOf(type);
-        w = WeightTensor.of(t, SyntheticModel.randomMatrix(t, rows, COLS, 42), rows, COLS);
+        MemorySegment onHeap = SyntheticModel.randomMatrix(t, rows, COLS, 42);
+        arena = Arena.ofShared();
+        w = WeightTensor.of(t, arena.allocate(onHeap.byteSize(), 64).copyFrom(onHeap), rows, COLS);
         SplittableRandom r = new SplittableRandom(7);
         x = new float[COLS];
         for (int i = 0; i < COLS; i++) x[i] = (float) r.nextGaussian();
@@ -76,7 +87,10 @@ public class KernelBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() { matMul.close(); }
+    public void tearDown() {
+        matMul.close();
+        arena.close();
+    }
 
     @Benchmark
     public float dot() { return w.dot(0, x, 0); }
@@ -84,6 +98,12 @@ public class KernelBenchmark {
     @Benchmark
     public float[] matVec() {
         w.matVec(x, 0, out, 0);
+        return out;
+    }
+
+    @Benchmark
+    public float[] decode() {
+        matMul.apply(w, x, COLS, out, rows, 1);
         return out;
     }
 
