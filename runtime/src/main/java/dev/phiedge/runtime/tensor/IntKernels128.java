@@ -17,14 +17,16 @@ import static dev.phiedge.runtime.tensor.VectorKernels.fp16;
  * Raspberry Pi 4/5; x86 with {@code -XX:MaxVectorSize=16}), and Q8_0 and Q4_0 with 8 (AVX2). Quants
  * come 8 at a time (a 64-bit load) widened to 8 shorts, multiplied by the activations' quants and
  * summed as shorts while the sum fits, then widened to ints (4 ints as parts 0 and 1, or 8). Each
- * block's (or super-block's) integer sum is reduced to one exact int and scaled in scalar code.
+ * block's (or super-block's) integer sum is reduced to one exact int and scaled in scalar code; on 8
+ * lanes Q8_0 and Q4_0 accumulate the 8 block sums in a float vector instead (one lane sum a row).
  *
  * <p>Every kernel is one method that calls only the Vector API and scalar helpers: C2 inlines the
  * Vector API's methods even past its NodeCountInliningCutoff, but not small methods of ours, and a
  * vector passed to or returned from a call that is not inlined is boxed on the heap. The kernels of
  * {@link IntKernels} with vector-valued helpers boxed on 4 lanes (and Q8_0 on 8) in some compilation
- * orders and not in others (2-4x slower, tens of KB a row). Q8_0's and Q4_0's blocks are methods of
- * their own that return an int: whether C2 inlines them or not, no vector crosses the call.
+ * orders and not in others (2-4x slower, tens of KB a row). On 4 lanes Q8_0's and Q4_0's blocks are
+ * methods of their own that return an int (faster than one method here, 8.7 against 5.2 GB/s for
+ * Q8_0): whether C2 inlines them or not, no vector crosses the call.
  * Layouts and arithmetic are ggml's vec_dot_*_q8_* (see {@link IntKernels} and each tensor class).
  */
 final class IntKernels128 {
