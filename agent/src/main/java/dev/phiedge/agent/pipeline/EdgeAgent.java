@@ -104,6 +104,9 @@ public final class EdgeAgent implements AutoCloseable {
     }
 
     public void start() {
+        long warm = System.nanoTime();
+        backend.warmUp(); // before the worker owns the backend, and before the agent goes online
+        Logger.info("Model {} warmed up in {} ms", backend.modelName(), (System.nanoTime() - warm) / 1_000_000);
         outbox.start();
         worker.start();
         statsReporter.start(config.statsInterval());

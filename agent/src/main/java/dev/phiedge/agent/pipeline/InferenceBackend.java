@@ -25,6 +25,12 @@ public interface InferenceBackend extends AutoCloseable {
     SummaryOutcome summarize(String route, String system, String userPrompt, int maxTokens)
             throws PromptTooLongException;
 
+    /**
+     * Runs the model once on a throwaway prompt before the first event, so that the JIT has compiled
+     * the kernels when real events arrive. Called once, before the inference worker starts.
+     */
+    default void warmUp() {}
+
     /** Releases the model (memory maps, threads). */
     @Override
     default void close() {}
