@@ -9,14 +9,17 @@ types=${2:-"Q4_0 Q4_K_M"}
 threads=${3:-"1 2 4 8 16"}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -x "$root/.jre/bin/java" ]; then java="$root/.jre/bin/java"; else . "$root/scripts/java25.sh"; java=java; fi
-phi3=("$java" -Xmx64m -XX:+UseSerialGC -XX:LoopUnrollLimit=400 --add-modules jdk.incubator.vector -jar "$root/runtime/target/phi3.jar")
+phi3=("$java" -Xmx64m -XX:+UseSerialGC -XX:LoopUnrollLimit=400 -XX:TrimNativeHeapInterval=1000 --add-modules jdk.incubator.vector -jar "$root/runtime/target/phi3.jar")
 vocab="$root/runtime/src/test/resources/tokenizer/ggml-vocab-phi-3.gguf"
 models=${MODELS_DIR:-/tmp/phi3-scaling}
 mkdir -p "$models" "$out"
 (lscpu 2>/dev/null || cat /proc/cpuinfo) > "$out/cpu.txt"
 for type in $types; do
   model="$models/mini.$type.gguf"
-  [ -f "$model" ] || "${phi3[@]}" synth --shape phi3-mini-4k --type "$type" --seed 1 --vocab "$vocab" --out "$model" >/dev/null
+  if [ ! -f "$model" ]; then
+    "${phi3[@]}" synth --shape phi3-mini-4k --type "$type" --seed 1 --vocab "$vocab" --out "$model" >/dev/null
+    sync # the file's dirty pages written back now, not while the first run decodes
+  fi
   for n in $threads; do
     "${phi3[@]}" bench --model "$model" --prompt-tokens 32 --gen-tokens 16 --repeat 2 --threads "$n" --context 2048 --json \
       >> "$out/bench.$type.jsonl" 2>> "$out/bench.log"
