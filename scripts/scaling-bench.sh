@@ -2,7 +2,9 @@
 # Thread-scaling run of `phi3 bench` on synthetic Phi-3-mini-4k models (made with `phi3 synth` when
 # missing): one JSON line per (type, thread count) in OUT/bench.TYPE.jsonl, and the CPU in OUT/cpu.txt.
 # usage: scripts/scaling-bench.sh OUT [TYPES] [THREADS]     e.g. scripts/scaling-bench.sh /tmp/scaling "Q4_0" "1 2 4"
-# Needs runtime/target/phi3.jar. Uses .jre/bin/java when present (a jlink'd runtime), else a JDK 25.
+# Needs runtime/target/phi3.jar. Uses .jre/bin/java when present (a jlink'd runtime, small enough to carry to
+# another machine: jlink --add-modules java.base,java.management,jdk.management,jdk.incubator.vector
+# --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output .jre), else a JDK 25.
 set -euo pipefail
 out=${1:?usage: scaling-bench.sh OUT [TYPES] [THREADS]}
 types=${2:-"Q4_0 Q4_K_M"}
