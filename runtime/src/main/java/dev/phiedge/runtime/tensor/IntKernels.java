@@ -55,10 +55,6 @@ final class IntKernels {
     /** 2L bytes: one load of packed quants that widens to {@link #S2}. */
     private static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 16 * L)));
     /** 2L shorts: a full vector register of quants times activations; reinterpreted, L ints of two products each. */
-    /** The 8 mins of a K-quant super-block as 8 int lanes, times the 8 bsums, as floats. */
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    private static final jdk.incubator.vector.VectorMask<Integer> LANES_4_TO_7 = I8.indexInRange(-4, 4);
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     /** Int lanes L/2 .. L-1: on 16 lanes, the second 16-weight scale group of a 32-weight chunk. */
     private static final jdk.incubator.vector.VectorMask<Integer> UPPER_HALF = I.indexInRange(-L / 2, L / 2);
     private static final VectorSpecies<Short> S2 = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, 32 * L)));
@@ -155,13 +151,7 @@ final class IntKernels {
         return (lo & 0xffffffffL) | ((long) hi << 32);
     }
 
-    /**
-     * sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}; the
-     * 4-lane kernels use it. On 8 and 16 lanes the mins go through 8 int lanes instead (a broadcast,
-     * a blend, a variable shift), because these 30-odd scalar instructions per super-block cost Q4_K
-     * and Q5_K 7-15% of their speed (KernelSpeed 3072 x 8192: Q4_K 10.3 -> 10.9-11.2 GB/s, Q5_K 9.5 ->
-     * 10.6-11.2).
-     */
+    /** sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}. */
     static int minsTimesSums(long mn, int[] bsums32, int k) {
         return (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
                 + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
@@ -188,8 +178,7 @@ final class IntKernels {
     static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
         if (L == 4) return IntKernels128.dotQ5K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
-        FloatVector minAcc = FloatVector.zero(F8); // lane j: sum_b d_x dmin m_j bsum_j over the super-blocks
-        IntVector byteShift = IntVector.zero(I8).addIndex(1).and(3).lanewise(VectorOperators.LSHL, 3); // lane j: 8 (j mod 4)
+        float minSum = 0f;
         for (int b = 0; b < blocks; b++) {
             long o = off + 176L * b;
             long sc = scales(w, o + 4);
@@ -211,19 +200,14 @@ final class IntKernels {
             }
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, o)), acc);
-            long mn = mins(w, o + 4);
-            IntVector m = IntVector.broadcast(I8, (int) mn).blend((int) (mn >>> 32), LANES_4_TO_7).lanewise(VectorOperators.LSHR, byteShift).and(0xFF);
-            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I8, bsums32, 8 * b)).convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, dx * fp16(w, o + 2)), minAcc);
+            minSum += dx * fp16(w, o + 2) * minsTimesSums(mins(w, o + 4), bsums32, 8 * b);
         }
         FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
-        FloatVector mv = minAcc.add(minAcc.slice(4));
-        mv = mv.add(mv.slice(2));
-        mv = mv.add(mv.slice(1));
-        return v.lane(0) - mv.lane(0);
+        return v.lane(0) - minSum;
     }
 
     /**
@@ -234,8 +218,7 @@ final class IntKernels {
     static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
         if (L == 4) return IntKernels128.dotQ4K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
-        FloatVector minAcc = FloatVector.zero(F8); // lane j: sum_b d_x dmin m_j bsum_j over the super-blocks
-        IntVector byteShift = IntVector.zero(I8).addIndex(1).and(3).lanewise(VectorOperators.LSHL, 3); // lane j: 8 (j mod 4)
+        float minSum = 0f;
         for (int b = 0; b < blocks; b++) {
             long o = off + 144L * b;
             long sc = scales(w, o + 4);
@@ -254,19 +237,14 @@ final class IntKernels {
             }
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, o)), acc);
-            long mn = mins(w, o + 4);
-            IntVector m = IntVector.broadcast(I8, (int) mn).blend((int) (mn >>> 32), LANES_4_TO_7).lanewise(VectorOperators.LSHR, byteShift).and(0xFF);
-            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I8, bsums32, 8 * b)).convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, dx * fp16(w, o + 2)), minAcc);
+            minSum += dx * fp16(w, o + 2) * minsTimesSums(mins(w, o + 4), bsums32, 8 * b);
         }
         FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
-        FloatVector mv = minAcc.add(minAcc.slice(4));
-        mv = mv.add(mv.slice(2));
-        mv = mv.add(mv.slice(1));
-        return v.lane(0) - mv.lane(0);
+        return v.lane(0) - minSum;
     }
 
     /**
