@@ -40,6 +40,9 @@ import java.util.Map;
  * Prompt tokens are ordinary text tokens: BOS and then a fixed English text, tokenized and repeated.
  */
 final class BenchCommand {
+    /** Decoding allocates a few dozen bytes a token; kilobytes mean a kernel boxes vectors (see IntKernels). */
+    private static final long BOXING_BYTES_PER_TOKEN = 4096;
+
     static final List<String> VALUED = List.of("model", "prompt-tokens", "gen-tokens", "threads", "repeat", "prefix-tokens", "context");
     static final List<String> BOOLEANS = List.of("json");
 
@@ -129,6 +132,11 @@ final class BenchCommand {
             pp[i] = promptTokens / ((t1 - t0) / 1e9);
             tg[i] = genTokens == 0 ? 0 : genTokens / ((t2 - t1) / 1e9);
             err.printf("phi3 bench: run %d/%d: pp %.2f t/s, tg %.2f t/s%n", i + 1, repeat, pp[i], tg[i]);
+        }
+        if (tgAllocated > BOXING_BYTES_PER_TOKEN) {
+            err.printf("phi3 bench: warning: decoding allocated %,d bytes a token (a compiled decode allocates next to none):"
+                    + " C2 compiled a kernel that boxes its vectors, and these figures are not the kernels' speed; run again"
+                    + " (README, Performance)%n", tgAllocated);
         }
         double tgMedian = median(tg);
         r.put("pp_tokens_per_s", round(median(pp)));

@@ -151,7 +151,13 @@ final class IntKernels {
         return (lo & 0xffffffffL) | ((long) hi << 32);
     }
 
-    /** sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}. */
+    /**
+     * sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}. Its 30-odd
+     * scalar instructions per super-block cost Q4_K and Q5_K 7-15% (KernelSpeed). A vector form on 8
+     * int lanes (a second vector shape inside the 16-lane kernels) won that back in KernelSpeed and the
+     * allocation test, but in the model 1 JVM run in 3-4 compiled Q5_K's kernel boxing a vector per
+     * super-block (210 MB a token, 0.6 tokens/s), so it was reverted: keep one vector shape per kernel.
+     */
     static int minsTimesSums(long mn, int[] bsums32, int k) {
         return (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
                 + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
