@@ -55,9 +55,9 @@ final class IntKernels {
     /** 2L bytes: one load of packed quants that widens to {@link #S2}. */
     private static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 16 * L)));
     /** 2L shorts: a full vector register of quants times activations; reinterpreted, L ints of two products each. */
+    private static final VectorSpecies<Short> S2 = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, 32 * L)));
     /** Int lanes L/2 .. L-1: on 16 lanes, the second 16-weight scale group of a 32-weight chunk. */
     private static final jdk.incubator.vector.VectorMask<Integer> UPPER_HALF = I.indexInRange(-L / 2, L / 2);
-    private static final VectorSpecies<Short> S2 = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, 32 * L)));
 
     /**
      * Whether C2 fully unrolls the K-quants' sub-block loops, which it does only with
@@ -282,19 +282,11 @@ final class IntKernels {
                     IntVector p1 = ((ShortVector) w1.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 32)).reinterpretAsInts();
                     IntVector p2 = ((ShortVector) w2.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 64)).reinterpretAsInts();
                     IntVector p3 = ((ShortVector) w3.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 96)).reinterpretAsInts();
-                    // int lane i sums weights 2i, 2i + 1: on 16 lanes, lanes 0-7 take the chunk's first 16-weight scale, 8-15 the second
-                    IntVector s0, s1, s2, s3;
-                    if (L == 16) {
-                        s0 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc)).blend(w.get(AbstractWeightTensor.BYTE, sc + 1), UPPER_HALF);
-                        s1 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 2)).blend(w.get(AbstractWeightTensor.BYTE, sc + 3), UPPER_HALF);
-                        s2 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 4)).blend(w.get(AbstractWeightTensor.BYTE, sc + 5), UPPER_HALF);
-                        s3 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 6)).blend(w.get(AbstractWeightTensor.BYTE, sc + 7), UPPER_HALF);
-                    } else {
-                        s0 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc));
-                        s1 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 2));
-                        s2 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 4));
-                        s3 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 6));
-                    }
+                    // int lane i sums weights 2i, 2i + 1: lanes 0-7 take the chunk's first 16-weight scale, 8-15 the second
+                    IntVector s0 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc)).blend(w.get(AbstractWeightTensor.BYTE, sc + 1), UPPER_HALF);
+                    IntVector s1 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 2)).blend(w.get(AbstractWeightTensor.BYTE, sc + 3), UPPER_HALF);
+                    IntVector s2 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 4)).blend(w.get(AbstractWeightTensor.BYTE, sc + 5), UPPER_HALF);
+                    IntVector s3 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 6)).blend(w.get(AbstractWeightTensor.BYTE, sc + 7), UPPER_HALF);
                     isum = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s0)
                             .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s1))
                             .add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s2))
