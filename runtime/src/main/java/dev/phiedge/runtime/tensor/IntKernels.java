@@ -44,7 +44,7 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * {@code madd} in three instructions. Super-block b is addressed as {@code off + size * b}, not by a
  * running offset, so that C2 proves the loads' bounds once per row instead of at every load (a
  * running offset left some 35 scalar instructions of bounds arithmetic per load). KernelSpeed, 3072 x
- * 3072, 1 thread, before / after: Q4_K 10.3 / 11.3, Q5_K 6.9 / 10.2, Q6_K 9.9 / 13.9 GB/s.
+ * 3072, 1 thread, before / after: Q4_K 10.3 / 11.3, Q5_K 6.9 / 10.2, Q6_K 9.9 / 12.3 GB/s.
  */
 final class IntKernels {
     private IntKernels() {}
@@ -56,8 +56,6 @@ final class IntKernels {
     private static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 16 * L)));
     /** 2L shorts: a full vector register of quants times activations; reinterpreted, L ints of two products each. */
     private static final VectorSpecies<Short> S2 = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, 32 * L)));
-    /** Int lanes L/2 .. L-1: on 16 lanes, the second 16-weight scale group of a 32-weight chunk. */
-    private static final jdk.incubator.vector.VectorMask<Integer> UPPER_HALF = I.indexInRange(-L / 2, L / 2);
 
     /**
      * Whether C2 fully unrolls the K-quants' sub-block loops, which it does only with
@@ -257,11 +255,14 @@ final class IntKernels {
      * vec_dot_q6_K_q8_K: quants 0..63 times x, in integers per 16 weights times their int8 scale,
      * minus {@code 32 * sum_i sc_i * bsum_i}; scaled by {@code d_x * d} per super-block. A chunk of 2L
      * = 32 weights spans two scale groups: int lanes 0-7 (weights 0-15) take the first scale, lanes
-     * 8-15 the second (a blend of two broadcasts). 8 lanes take {@link #dotQ6K8}.
+     * 8-15 the second (two broadcasts combined through a lane selector). 8 lanes take {@link #dotQ6K8}.
      */
     static float dotQ6K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
         if (L == 4) return IntKernels128.dotQ6K(w, off, blocks, xq, xd, bsums);
         if (L == 8) return dotQ6K8(w, off, blocks, xq, xd, bsums);
+        // -1 in int lanes 8-15, 0 in 0-7: selects a chunk's second scale (computed, not a VectorMask
+        // constant: with a static mask's blend the kernel allocated ~40 bytes a row in some compilations)
+        IntVector upper = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).neg();
         FloatVector acc = FloatVector.zero(F);
         FloatVector corrAcc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
@@ -283,10 +284,12 @@ final class IntKernels {
                     IntVector p2 = ((ShortVector) w2.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 64)).reinterpretAsInts();
                     IntVector p3 = ((ShortVector) w3.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 96)).reinterpretAsInts();
                     // int lane i sums weights 2i, 2i + 1: lanes 0-7 take the chunk's first 16-weight scale, 8-15 the second
-                    IntVector s0 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc)).blend(w.get(AbstractWeightTensor.BYTE, sc + 1), UPPER_HALF);
-                    IntVector s1 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 2)).blend(w.get(AbstractWeightTensor.BYTE, sc + 3), UPPER_HALF);
-                    IntVector s2 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 4)).blend(w.get(AbstractWeightTensor.BYTE, sc + 5), UPPER_HALF);
-                    IntVector s3 = IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 6)).blend(w.get(AbstractWeightTensor.BYTE, sc + 7), UPPER_HALF);
+                    byte k0 = w.get(AbstractWeightTensor.BYTE, sc), k1 = w.get(AbstractWeightTensor.BYTE, sc + 2);
+                    byte k2 = w.get(AbstractWeightTensor.BYTE, sc + 4), k3 = w.get(AbstractWeightTensor.BYTE, sc + 6);
+                    IntVector s0 = IntVector.broadcast(I, k0).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 1) - k0).and(upper));
+                    IntVector s1 = IntVector.broadcast(I, k1).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 3) - k1).and(upper));
+                    IntVector s2 = IntVector.broadcast(I, k2).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 5) - k2).and(upper));
+                    IntVector s3 = IntVector.broadcast(I, k3).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 7) - k3).and(upper));
                     isum = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s0)
                             .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s1))
                             .add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s2))
