@@ -253,65 +253,65 @@ final class IntKernels {
 
     /**
      * vec_dot_q6_K_q8_K: quants 0..63 times x, in integers per 16 weights times their int8 scale,
-     * minus {@code 32 * sum_i sc_i * bsum_i}; scaled by {@code d_x * d} per super-block. A chunk of 2L
-     * = 32 weights spans two scale groups: int lanes 0-7 (weights 0-15) take the first scale, lanes
-     * 8-15 the second (two broadcasts combined through a lane selector). 8 lanes take {@link #dotQ6K8}.
+     * minus {@code 32 * sum_i sc_i * bsum_i}; scaled by {@code d_x * d} per super-block
+     * ({@link #superBlockQ6K}). A chunk of 2L = 32 weights spans two scale groups: int lanes 0-7
+     * (weights 0-15) take the first scale, lanes 8-15 the second (two broadcasts combined through a lane
+     * selector; a blend with a VectorMask constant was 10% faster but allocated in some compilations).
+     * 8 lanes take {@link #dotQ6K8}.
      */
     static float dotQ6K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
         if (L == 4) return IntKernels128.dotQ6K(w, off, blocks, xq, xd, bsums);
         if (L == 8) return dotQ6K8(w, off, blocks, xq, xd, bsums);
-        // -1 in int lanes 8-15, 0 in 0-7: selects a chunk's second scale (computed, not a VectorMask
-        // constant: with a static mask's blend the kernel allocated ~40 bytes a row in some compilations)
-        IntVector upper = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).neg();
-        FloatVector acc = FloatVector.zero(F);
-        FloatVector corrAcc = FloatVector.zero(F);
+        float sum = 0f;
         for (int b = 0; b < blocks; b++) {
             long o = off + 210L * b;
-            IntVector isum = IntVector.zero(I);
-            for (int n = 0; n < 2; n++) {
-                for (int p = 0; p < 32; p += 2 * L) {
-                    long ql = o + 64 * n + p, sc = o + 192 + 8 * n + p / 16;
-                    int xo = 256 * b + 128 * n + p;
-                    ByteVector a = ByteVector.fromMemorySegment(B2, w, ql, LE), c = ByteVector.fromMemorySegment(B2, w, ql + 32, LE);
-                    IntVector h = ByteVector.fromMemorySegment(B2, w, o + 128 + 32 * n + p, LE).reinterpretAsInts();
-                    // weights l, l + 32, l + 64, l + 96: a nibble of ql and two bits of qh each
-                    ByteVector w0 = a.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30));
-                    ByteVector w1 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30));
-                    ByteVector w2 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.reinterpretAsBytes().and((byte) 0x30));
-                    ByteVector w3 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30));
-                    IntVector p0 = ((ShortVector) w0.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo)).reinterpretAsInts();
-                    IntVector p1 = ((ShortVector) w1.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 32)).reinterpretAsInts();
-                    IntVector p2 = ((ShortVector) w2.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 64)).reinterpretAsInts();
-                    IntVector p3 = ((ShortVector) w3.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 96)).reinterpretAsInts();
-                    // int lane i sums weights 2i, 2i + 1: lanes 0-7 take the chunk's first 16-weight scale, 8-15 the second
-                    byte k0 = w.get(AbstractWeightTensor.BYTE, sc), k1 = w.get(AbstractWeightTensor.BYTE, sc + 2);
-                    byte k2 = w.get(AbstractWeightTensor.BYTE, sc + 4), k3 = w.get(AbstractWeightTensor.BYTE, sc + 6);
-                    IntVector s0 = IntVector.broadcast(I, k0).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 1) - k0).and(upper));
-                    IntVector s1 = IntVector.broadcast(I, k1).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 3) - k1).and(upper));
-                    IntVector s2 = IntVector.broadcast(I, k2).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 5) - k2).and(upper));
-                    IntVector s3 = IntVector.broadcast(I, k3).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 7) - k3).and(upper));
-                    isum = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s0)
-                            .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s1))
-                            .add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s2))
-                            .add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s3)).add(isum);
-                }
-            }
-            float dd = xd[b] * fp16(w, o + 208);
-            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dd), acc);
-            // the 32 offset: sum_i sc_i * bsum_i, N scales a load
-            IntVector corr = IntVector.zero(I);
-            for (int i = 0; i < 16; i += N) {
-                ByteVector scs = ByteVector.fromMemorySegment(BL, w, o + 192 + i, LE);
-                corr = corr.add(((IntVector) scs.convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, 16 * b + i)));
-            }
-            corrAcc = ((FloatVector) corr.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, 32 * dd), corrAcc);
+            sum += xd[b] * fp16(w, o + 208) * superBlockQ6K(w, o, xq, 256 * b, bsums, 16 * b);
         }
-        FloatVector v = acc.sub(corrAcc); // VectorKernels.sum, written out (see the class comment)
-        if (L >= 16) v = v.add(v.slice(8));
-        v = v.add(v.slice(4));
-        v = v.add(v.slice(2));
-        v = v.add(v.slice(1));
-        return v.lane(0);
+        return sum;
+    }
+
+    /**
+     * One Q6_K super-block of {@link #dotQ6K} on 16 lanes, as an exact int: {@code sum_i sc_i * (q . x)_i
+     * - 32 * sum_i sc_i * bsum_i}. A method of its own that takes and returns scalars, so that no vector
+     * crosses a call whether C2 inlines it or not: written as one method, the kernel (the largest of
+     * these) boxed its vectors in some compilations (DecodeKernelAllocationTest, 1 full test run in 5-6:
+     * ~540 bytes a super-block).
+     */
+    private static int superBlockQ6K(MemorySegment w, long o, short[] xq, int xo0, int[] bsums, int bs) {
+        // -1 in int lanes 8-15, 0 in 0-7: selects a chunk's second scale
+        IntVector upper = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).neg();
+        IntVector isum = IntVector.zero(I);
+        for (int n = 0; n < 2; n++) {
+            for (int p = 0; p < 32; p += 2 * L) {
+                long ql = o + 64 * n + p, sc = o + 192 + 8 * n + p / 16;
+                int xo = xo0 + 128 * n + p;
+                ByteVector a = ByteVector.fromMemorySegment(B2, w, ql, LE), c = ByteVector.fromMemorySegment(B2, w, ql + 32, LE);
+                IntVector h = ByteVector.fromMemorySegment(B2, w, o + 128 + 32 * n + p, LE).reinterpretAsInts();
+                // weights l, l + 32, l + 64, l + 96: a nibble of ql and two bits of qh each
+                ByteVector w0 = a.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30));
+                ByteVector w1 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30));
+                ByteVector w2 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.reinterpretAsBytes().and((byte) 0x30));
+                ByteVector w3 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30));
+                IntVector p0 = ((ShortVector) w0.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo)).reinterpretAsInts();
+                IntVector p1 = ((ShortVector) w1.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 32)).reinterpretAsInts();
+                IntVector p2 = ((ShortVector) w2.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 64)).reinterpretAsInts();
+                IntVector p3 = ((ShortVector) w3.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 96)).reinterpretAsInts();
+                // int lane i sums weights 2i, 2i + 1: lanes 0-7 take the chunk's first 16-weight scale, 8-15 the second
+                byte k0 = w.get(AbstractWeightTensor.BYTE, sc), k1 = w.get(AbstractWeightTensor.BYTE, sc + 2);
+                byte k2 = w.get(AbstractWeightTensor.BYTE, sc + 4), k3 = w.get(AbstractWeightTensor.BYTE, sc + 6);
+                IntVector s0 = IntVector.broadcast(I, k0).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 1) - k0).and(upper));
+                IntVector s1 = IntVector.broadcast(I, k1).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 3) - k1).and(upper));
+                IntVector s2 = IntVector.broadcast(I, k2).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 5) - k2).and(upper));
+                IntVector s3 = IntVector.broadcast(I, k3).add(IntVector.broadcast(I, w.get(AbstractWeightTensor.BYTE, sc + 7) - k3).and(upper));
+                isum = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s0)
+                        .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s1))
+                        .add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s2))
+                        .add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s3)).add(isum);
+            }
+        }
+        // the 32 offset: sum_i sc_i * bsum_i, 16 scales a load
+        IntVector corr = ((IntVector) ByteVector.fromMemorySegment(BL, w, o + 192, LE).convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, bs));
+        return isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
     }
 
     /**
