@@ -20,7 +20,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * bytes. A kernel past C2's inlining node limit leaves a call to a small helper un-inlined and boxes
  * the vectors it passes (Q5_K ran at 2 GB/s that way, allocating 41 KB a row): this catches it, on
  * the test run's vector width: 16 lanes here, 4 in the vector-128 run (as on NEON); run with
- * {@code -Djvm.modules="... -XX:MaxVectorSize=32"} to check 8 (AVX2).
+ * {@code -Djvm.modules="... -XX:MaxVectorSize=32"} to check 8 (AVX2). The 16-lane run has a JVM of its
+ * own (execution decode-allocation in runtime/pom.xml): after the other tests' small shapes, C2 now and
+ * then compiled a kernel into one that boxes, which a decoding process does not do.
  */
 class DecodeKernelAllocationTest {
     private static final com.sun.management.ThreadMXBean THREADS =
