@@ -14,20 +14,35 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  * ({@link WeightTensor#prefersQuantizedActivations()}), or the system property
  * {@code phiedge.floatActivations=true} use the float dot kernel. Several positions (prompt
  * processing) are quantized the same way where decoding would quantize them, then taken back as floats
- * (so a position's result equals its decoded one up to float rounding); the kernel dequantizes each
- * weight row once into a per-thread float buffer and dots it with
- * every position, so the weights are read once per batch instead of once per token. Nothing is
- * allocated per call: the batched task reads its arguments from fields.
+ * (so a position's result equals its decoded one up to float rounding). Each weight row is dequantized
+ * once per batch into a per-thread float buffer, so the weights are read once per batch instead of
+ * once per token. Batches of at least one vector of positions ({@link #OUTER_PRODUCT_FROM}) are
+ * transposed once and multiplied {@link OuterProductKernels#ROWS} rows at a time as sums of outer
+ * products ({@link OuterProductKernels}); smaller ones, where padding to a whole vector would waste
+ * most lanes, dot two rows with four positions at a time ({@link VectorMath#dot2x4}). Nothing is
+ * allocated per call: the batched tasks read their arguments from fields.
  */
 public final class MatMul implements AutoCloseable {
     /** Decode with float activations everywhere (slower; for comparisons). */
     private static final boolean FLOAT_ACTIVATIONS = Boolean.getBoolean("phiedge.floatActivations");
 
+    /**
+     * Batches from this size take the outer-product kernels: one vector of positions (16 with
+     * AVX-512). Below it a padded vector would be mostly zeros and the dot kernel is faster.
+     */
+    static final int OUTER_PRODUCT_FROM = OuterProductKernels.L;
+
     private final ThreadedMatVec team;
     private final ThreadLocal<float[]> rowBuffer = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> accumulators = ThreadLocal.withInitial(
+            () -> new float[OuterProductKernels.ROWS * OuterProductKernels.MAX_VECTORS * OuterProductKernels.L]);
     private final ThreadedMatVec.RangeTask batchedTask = this::batchedRows;
+    private final ThreadedMatVec.RangeTask outerProductTask = this::outerProductRows;
     private final Q8Activations quantized = new Q8Activations();
     private float[] dequantizedIn = new float[0];
+    /** The batch transposed for the outer-product kernels: column k's positions at {@code k * paddedBatch}. */
+    private float[] transposedIn = new float[0];
+    private int paddedBatch;
 
     // Arguments of the batched product in flight (one caller at a time).
     private WeightTensor w;
@@ -73,6 +88,13 @@ public final class MatMul implements AutoCloseable {
             in = dequantizedIn;
             inStride = cols;
         }
+        boolean outerProduct = batch >= OUTER_PRODUCT_FROM;
+        if (outerProduct) {
+            int cols = w.cols();
+            paddedBatch = OuterProductKernels.paddedBatch(batch);
+            if (transposedIn.length < paddedBatch * cols) transposedIn = new float[paddedBatch * cols];
+            OuterProductKernels.transpose(in, inStride, batch, cols, transposedIn, paddedBatch);
+        }
         this.w = w;
         this.in = in;
         this.inStride = inStride;
@@ -80,11 +102,44 @@ public final class MatMul implements AutoCloseable {
         this.outStride = outStride;
         this.batch = batch;
         try {
-            team.forRange(w.rows(), batchedTask);
+            team.forRange(w.rows(), outerProduct ? outerProductTask : batchedTask);
         } finally {
             this.w = null;
             this.in = null;
             this.out = null;
+        }
+    }
+
+    /**
+     * Rows in blocks of {@link OuterProductKernels#ROWS}, dequantized once into a per-thread buffer, against
+     * the transposed positions in groups of up to three vectors; a last block of fewer rows runs the
+     * same kernel over the buffer's stale rows and keeps only its own results.
+     */
+    private void outerProductRows(int start, int end) {
+        int cols = w.cols();
+        int block = OuterProductKernels.ROWS;
+        int lanes = OuterProductKernels.L;
+        float[] rows = rowBuffer.get();
+        if (rows.length < block * cols) {
+            rows = new float[block * cols];
+            rowBuffer.set(rows);
+        }
+        float[] acc = accumulators.get();
+        int positionVectors = paddedBatch / lanes;
+        for (int r = start; r < end; r += block) {
+            int n = Math.min(block, end - r);
+            for (int i = 0; i < n; i++) w.dequantizeRow(r + i, rows, i * cols);
+            for (int v = 0; v < positionVectors; ) {
+                int vectors = Math.min(OuterProductKernels.MAX_VECTORS, positionVectors - v);
+                int p0 = v * lanes;
+                OuterProductKernels.rows(vectors, rows, 0, cols, transposedIn, p0, paddedBatch, acc);
+                int width = vectors * lanes;
+                int positions = Math.min(width, batch - p0);
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < positions; j++) out[(p0 + j) * outStride + r + i] = acc[i * width + j];
+                }
+                v += vectors;
+            }
         }
     }
 

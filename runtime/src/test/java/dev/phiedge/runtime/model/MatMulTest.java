@@ -10,13 +10,15 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Batched products: with quantized activations every position gets its decoded value up to float
  * rounding; the float
- * batch kernel gives a position the same bits whatever group it falls in; all values equal a float64
- * product of the dequantized weights (up to activation quantization), for any thread count, odd rows
- * and batch sizes.
+ * batch kernels give a position the same bits whatever group or batch it falls in; all values equal a
+ * float64 product of the dequantized weights (up to activation quantization), for any thread count, odd
+ * rows and batch sizes, on both batch kernels (dot products below {@link MatMul#OUTER_PRODUCT_FROM}
+ * positions, outer products from there).
  */
 class MatMulTest {
 
@@ -50,7 +52,7 @@ class MatMulTest {
                 for (int[] shape : shapes) {
                     int rows = shape[0], cols = shape[1];
                     WeightTensor w = tensor(type, rows, cols, rnd);
-                    for (int batch : new int[] {2, 4, 7}) {
+                    for (int batch : new int[] {2, 4, 7, 16, 21, 50}) { // dot kernel below 16 positions, outer products from 16
                         int inStride = cols + 3, outStride = rows + 2;
                         float[] in = new float[batch * inStride];
                         for (int i = 0; i < in.length; i++) in[i] = (float) rnd.nextGaussian();
@@ -85,8 +87,10 @@ class MatMulTest {
 
     @ParameterizedTest
     @ValueSource(ints = {1, 2})
-    void floatBatchKernelGivesEveryPositionTheSameBitsWhateverItsGroup(int threads) {
+    void dotBatchKernelGivesEveryPositionTheSameBitsWhateverItsGroup(int threads) {
         Random rnd = new Random(9);
+        // Batches of 3, 4 and 7 take the dot kernel where a vector holds more than 7 floats (AVX2, AVX-512).
+        assumeTrue(MatMul.OUTER_PRODUCT_FROM > 7, "with 4-float vectors these batches take the outer-product kernel");
         int rows = 5, cols = 100; // odd rows (a lone row) and a column tail
         WeightTensor w = tensor(GgmlType.F32, rows, cols, rnd);
         float[] in = new float[7 * cols];
@@ -101,6 +105,44 @@ class MatMulTest {
             for (int r = 0; r < rows; r++) {
                 for (int b = 0; b < 3; b++) assertEquals(seven[(4 + b) * rows + r], three[b * rows + r], 0f, "position " + (4 + b) + " row " + r);
                 for (int b = 0; b < 4; b++) assertEquals(seven[(3 + b) * rows + r], four[b * rows + r], 0f, "position " + (3 + b) + " row " + r);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2})
+    void outerProductKernelComputesEachPositionAsOneFmaChainWhateverItsBatch(int threads) {
+        Random rnd = new Random(11);
+        int rows = 19, cols = 100; // two blocks of eight rows and a block of three
+        int lanes = MatMul.OUTER_PRODUCT_FROM;
+        WeightTensor w = tensor(GgmlType.F32, rows, cols, rnd);
+        int total = 4 * lanes + 3; // three vectors and a second, mostly padded group
+        float[] in = new float[total * cols];
+        for (int i = 0; i < in.length; i++) in[i] = (float) rnd.nextGaussian();
+        float[] deq = new float[cols];
+        try (MatMul mm = new MatMul(threads)) {
+            float[] all = new float[total * rows];
+            mm.apply(w, in, cols, all, rows, total);
+            int[][] subBatches = {{lanes + 5, lanes}, {2, lanes + 1}, {0, 2 * lanes}};
+            for (int[] sub : subBatches) {
+                int first = sub[0], count = sub[1];
+                float[] part = new float[count * rows];
+                mm.apply(w, java.util.Arrays.copyOfRange(in, first * cols, (first + count) * cols), cols, part, rows, count);
+                for (int b = 0; b < count; b++) {
+                    for (int r = 0; r < rows; r++) {
+                        assertEquals(all[(first + b) * rows + r], part[b * rows + r], 0f,
+                                "position " + (first + b) + " row " + r + " in a batch of " + count);
+                    }
+                }
+            }
+            // The kernel's definition, computed independently: acc = fma(x[k], w[k], acc) for k in order.
+            for (int r = 0; r < rows; r++) {
+                w.dequantizeRow(r, deq, 0);
+                for (int b = 0; b < total; b++) {
+                    float acc = 0f;
+                    for (int k = 0; k < cols; k++) acc = Math.fma(in[b * cols + k], deq[k], acc);
+                    assertEquals(acc, all[b * rows + r], 0f, "position " + b + " row " + r);
+                }
             }
         }
     }
