@@ -11,18 +11,18 @@ final class VectorMath {
     private VectorMath() { }
 
     /**
-     * The batched product's kernel: {@code out[o_r + b*os] = w[w_r ..] . x[x0 + b*xs ..]} for rows
+     * The batched product's kernel for batches too small for the outer-product kernels ({@link
+     * MatMul#OUTER_PRODUCT_FROM}): {@code out[o_r + b*os] = w[w_r ..] . x[x0 + b*xs ..]} for rows
      * r = 0, 1 (at {@code w0}, {@code w1}) and positions b = 0..3: each row chunk and each position chunk
      * is loaded once for 8 FMAs, and the 8 chains are independent (FMA throughput, not latency). Every
      * (row, position) is one FMA chain over k in order and {@link #sum}, exactly as {@link #dot1}, so a
-     * result has the same bits whichever kernel computed it.
+     * result has the same bits whichever of the two computed it.
      *
      * <p>Known, measured and kept: the eight {@link #sum} calls pass C2's NodeCountInliningCutoff, so
-     * they stay calls and box their vectors (about 900 MB/s of short-lived garbage while prompts are
-     * processed; the young generation takes it, and decoding allocates nothing). Every allocation-free
-     * form tried, the sums written out here or the accumulators passed through a scratch array and
-     * summed elsewhere, made prompt processing 7-10% slower (Q4_K_M pp64, 2 threads, four JVM runs
-     * each: 18.2-20.5 tokens/s boxed against 16.1-19.8).
+     * they stay calls and box their vectors (short-lived garbage the young generation takes). Every
+     * allocation-free form tried, the sums written out here or the accumulators passed through a
+     * scratch array and summed elsewhere, was 7-10% slower (session 2, when this kernel ran all prompt
+     * processing; it now runs only batches of under 16 positions with AVX-512).
      */
     static void dot2x4(float[] w, int w0, int w1, float[] x, int x0, int xs, int n, float[] out, int o0, int o1, int os) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);

@@ -4,7 +4,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -99,32 +98,38 @@ final class VectorKernels {
     }
 
     /**
-     * binary16 to binary32 on L lanes, exactly: the magnitude bits shifted into an f32 and scaled by
-     * 2^112 (exact for normal and subnormal halves), Inf/NaN rebuilt, then the sign.
+     * F16 weights: each binary16 becomes a binary32 exactly, in integer lanes and without a mask: the
+     * magnitude bits shifted into an f32 and scaled by 2^112 (exact for normal and subnormal halves);
+     * Inf and NaN (magnitude >= 0x7c00, the only ones for which {@code (mag + 0x400) >>> 15} is 1) get
+     * 112 more in the exponent field, which makes it all ones; then the sign. Written out, with the lane
+     * sum, in one method: as a vector-valued helper (with a VectorMask blend for Inf/NaN) the conversion
+     * boxed its vectors in the allocation test once another test had run prompt-processing products
+     * in the same JVM (see {@link IntKernels}: no vector may cross a call).
      */
-    private static FloatVector halfToFloat(ShortVector h) {
-        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector mag = i.and(0x7fff);
-        FloatVector f = mag.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        IntVector bits = f.reinterpretAsInts();
-        VectorMask<Integer> special = mag.compare(VectorOperators.GE, 0x7c00);
-        bits = bits.blend(mag.lanewise(VectorOperators.LSHL, 13).or(0x7f800000), special);
-        return bits.or(i.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-    }
-
     static float dotF16(MemorySegment w, long off, int n, float[] x, int xo) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int k = 0;
         for (; k <= n - 2 * L; k += 2 * L) {
             long o = off + 2L * k;
-            a0 = halfToFloat(ShortVector.fromMemorySegment(S, w, o, LE)).fma(FloatVector.fromArray(F, x, xo + k), a0);
-            a1 = halfToFloat(ShortVector.fromMemorySegment(S, w, o + 2L * L, LE)).fma(FloatVector.fromArray(F, x, xo + k + L), a1);
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, w, o + 2L * L, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector m0 = h0.and(0x7fff), m1 = h1.and(0x7fff);
+            IntVector f0 = m0.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .add(m0.add(0x400).lanewise(VectorOperators.LSHR, 15).neg().and(112 << 23))
+                    .or(h0.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+            IntVector f1 = m1.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .add(m1.add(0x400).lanewise(VectorOperators.LSHR, 15).neg().and(112 << 23))
+                    .or(h1.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + k), a0);
+            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + k + L), a1);
         }
-        for (; k <= n - L; k += L) {
-            a0 = halfToFloat(ShortVector.fromMemorySegment(S, w, off + 2L * k, LE)).fma(FloatVector.fromArray(F, x, xo + k), a0);
-        }
-        float sum = sum(a0.add(a1));
-        for (; k < n; k++) sum += fp16(w, off + 2L * k) * x[xo + k];
+        FloatVector v = a0.add(a1); // sum(v), written out
+        if (L >= 16) v = v.add(v.slice(8));
+        if (L >= 8) v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        float sum = v.lane(0);
+        for (; k < n; k++) sum += fp16(w, off + 2L * k) * x[xo + k]; // fewer than 2L weights
         return sum;
     }
 

@@ -10,7 +10,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The fast (Vector API) kernels equal the scalar kernels on random data, up to summation order. */
-class VectorKernelsTest {
+public class VectorKernelsTest {
 
     /** The vector-128 surefire run sets phiedge.expectLanes=4: the JVM must really use 4 lanes, and the vector paths. */
     @org.junit.jupiter.api.Test
@@ -22,7 +22,7 @@ class VectorKernelsTest {
     }
 
     /** Random weights of {@code type}: real quantizer output where there is one, else random bytes with sane scales. */
-    static MemorySegment randomWeights(GgmlType type, int rows, int cols, Random rnd) {
+    public static MemorySegment randomWeights(GgmlType type, int rows, int cols, Random rnd) {
         float[] src = new float[rows * cols];
         for (int i = 0; i < src.length; i++) src[i] = (float) rnd.nextGaussian() * 0.05f;
         long rowBytes = type.bytesFor(cols);
@@ -91,6 +91,32 @@ class VectorKernelsTest {
             w.dequantizeRowScalar(r, scalar, 2);
             for (int k = 0; k < cols + 2; k++) {
                 assertEquals(Float.floatToRawIntBits(scalar[k]), Float.floatToRawIntBits(fast[k]), type + " row " + r + " col " + k);
+            }
+        }
+    }
+
+    /** The F16 kernel's mask-free conversion, against Java's own, for every binary16 (subnormals, Inf, NaN, -0). */
+    @org.junit.jupiter.api.Test
+    void f16DotConvertsEveryHalfExactly() {
+        int cols = 2 * VectorKernels.L; // one pass of the kernel's two-vector loop per row
+        int rows = 2048; // 32 rounds of 2048 halfs
+        MemorySegment data = java.lang.foreign.Arena.ofAuto().allocate(2L * cols * rows, 64);
+        float[] ones = new float[cols];
+        java.util.Arrays.fill(ones, 1f);
+        for (int base = 0; base < 65536; base += rows) { // rows at once: row r holds half base + r at column r % cols, zeros elsewhere
+            data.fill((byte) 0);
+            for (int r = 0; r < rows; r++) {
+                data.set(AbstractWeightTensor.LE_SHORT, (long) r * cols * 2 + 2L * (r % cols), (short) (base + r));
+            }
+            WeightTensor w = WeightTensor.of(GgmlType.F16, data, rows, cols);
+            for (int r = 0; r < rows; r++) {
+                float expected = Float.float16ToFloat((short) (base + r));
+                float got = w.dot(r, ones, 0);
+                if (Float.isNaN(expected)) {
+                    org.junit.jupiter.api.Assertions.assertTrue(Float.isNaN(got), "half 0x" + Integer.toHexString(base + r));
+                } else {
+                    assertEquals(expected, got, 0f, "half 0x" + Integer.toHexString(base + r));
+                }
             }
         }
     }
