@@ -278,11 +278,6 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
         for (int i = 0; i < n; i++) acc[i] += delta[i];
     }
 
-    /** silu(g) * u, the SwiGLU activation. */
-    static float swiglu(float g, float u) {
-        return g / (1f + (float) Math.exp(-g)) * u;
-    }
-
     protected final WeightTensor matrix(String name, int rows, int cols) {
         GgufTensorInfo info = require(name);
         if (info.shape().length != 2 || info.cols() != cols || info.rows() != rows) {

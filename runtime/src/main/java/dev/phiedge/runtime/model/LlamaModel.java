@@ -47,6 +47,6 @@ public final class LlamaModel extends DecoderModel {
         int ff = config.feedForwardLength();
         matMul().apply(gate[layer], s.xb, dim, s.hidden, ff, batch);
         matMul().apply(up[layer], s.xb, dim, s.hidden2, ff, batch);
-        for (int i = 0; i < batch * ff; i++) s.hidden[i] = swiglu(s.hidden[i], s.hidden2[i]);
+        VectorMath.swiglu(s.hidden, 0, s.hidden2, 0, s.hidden, 0, batch * ff);
     }
 }

