@@ -37,9 +37,14 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * faster: 11.9 GB/s on 8192 columns against 10.1 with helpers.)
  *
  * <p>The K-quant kernels on 16 lanes (and Q4_K/Q5_K on 8) work a full register at a time, counted in
- * instructions per weight: the packed bytes are unpacked as bytes (nibbles and high bits shifted on
- * int lanes, which x86 shifts by an immediate, then masked; a short shift took three instructions),
- * widened to 2L shorts ({@link #S2}), multiplied by the activations, and the two products in each int
+ * instructions per weight: Q4_K's and Q5_K's packed bytes are zero-extended to 2L shorts ({@link #S2})
+ * first, one widening per 32 bytes, and split there (low nibble: a mask; high nibble: an arithmetic
+ * shift, exact on zero-extended values; Q5_K's fifth bits from its widened {@code qh}), which saved
+ * two widenings and a mask per 64 weights (session 4, KernelSpeed 3072 x 3072, 1 thread, three
+ * interleaved JVM pairs: Q4_K 10.8-11.9 -> 11.2-12.5 GB/s, Q5_K 9.7-10.1 -> 10.1-10.9; 8 lanes +2-4%);
+ * Q6_K's are unpacked as bytes (nibbles and high bits shifted on int lanes, which x86 shifts by an
+ * immediate, then masked), which measured 3% faster there, and widened. Then the quants are
+ * multiplied by the activations, and the two products in each int
  * lane summed as {@code (v + (v << 16)) >> 16} (exact: a sum fits a short), which is ggml's
  * {@code madd} in three instructions. Super-block b is addressed as {@code off + size * b}, not by a
  * running offset, so that C2 proves the loads' bounds once per row instead of at every load (a
@@ -193,16 +198,15 @@ final class IntKernels {
             long sc = scales(w, o + 4);
             IntVector isum = IntVector.zero(I);
             for (int p = 0; p < 32; p += 2 * L) {
-                IntVector h = ByteVector.fromMemorySegment(B2, w, o + 16 + p, LE).reinterpretAsInts();
+                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, w, o + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
                 for (int c = 0; c < 4; c++) { // sub-blocks 2c (low nibbles, qh bit 2c) and 2c + 1 (high, bit 2c + 1)
                     int xo = 256 * b + 64 * c + p;
-                    ByteVector q = ByteVector.fromMemorySegment(B2, w, o + 48 + 32 * c + p, LE);
-                    IntVector g = h.lanewise(VectorOperators.LSHR, 2 * c); // bits 2c, 2c + 1 of each byte at bits 0, 1
-                    ByteVector lo = q.and((byte) 0x0F).or(g.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x10));
-                    ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
-                            .or(g.lanewise(VectorOperators.LSHL, 3).reinterpretAsBytes().and((byte) 0x10));
-                    IntVector pl = ((ShortVector) lo.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo)).reinterpretAsInts();
-                    IntVector ph = ((ShortVector) hi.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 32)).reinterpretAsInts();
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B2, w, o + 48 + 32 * c + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector g = h.lanewise(VectorOperators.ASHR, 2 * c); // bits 2c, 2c + 1 of each byte at bits 0, 1
+                    ShortVector lo = q.and((short) 0x0F).or(g.lanewise(VectorOperators.LSHL, 4).and((short) 0x10));
+                    ShortVector hi = q.lanewise(VectorOperators.ASHR, 4).or(g.lanewise(VectorOperators.LSHL, 3).and((short) 0x10));
+                    IntVector pl = lo.mul(ShortVector.fromArray(S2, xq, xo)).reinterpretAsInts();
+                    IntVector ph = hi.mul(ShortVector.fromArray(S2, xq, xo + 32)).reinterpretAsInts();
                     isum = pl.add(pl.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) ((sc >>> (16 * c)) & 0xFF))
                             .add(ph.add(ph.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
                 }
@@ -237,9 +241,9 @@ final class IntKernels {
                 long qs = o + 16 + 32 * c;
                 int xo = 256 * b + 64 * c;
                 for (int p = 0; p < 32; p += 2 * L) {
-                    ByteVector q = ByteVector.fromMemorySegment(B2, w, qs + p, LE);
-                    IntVector lo = ((ShortVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + p)).reinterpretAsInts();
-                    IntVector hi = ((ShortVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 32 + p)).reinterpretAsInts();
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B2, w, qs + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    IntVector lo = q.and((short) 0x0F).mul(ShortVector.fromArray(S2, xq, xo + p)).reinterpretAsInts();
+                    IntVector hi = q.lanewise(VectorOperators.ASHR, 4).mul(ShortVector.fromArray(S2, xq, xo + 32 + p)).reinterpretAsInts();
                     isum = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sLo)
                             .add(hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sHi)).add(isum);
                 }
@@ -292,7 +296,8 @@ final class IntKernels {
                 int xo = xo0 + 128 * n + p;
                 ByteVector a = ByteVector.fromMemorySegment(B2, w, ql, LE), c = ByteVector.fromMemorySegment(B2, w, ql + 32, LE);
                 IntVector h = ByteVector.fromMemorySegment(B2, w, o + 128 + 32 * n + p, LE).reinterpretAsInts();
-                // weights l, l + 32, l + 64, l + 96: a nibble of ql and two bits of qh each
+                // weights l, l + 32, l + 64, l + 96: a nibble of ql and two bits of qh each (unpacked as
+                // bytes: widening the three loads first and unpacking shorts, as Q4_K and Q5_K do, measured 3% slower)
                 ByteVector w0 = a.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30));
                 ByteVector w1 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30));
                 ByteVector w2 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.reinterpretAsBytes().and((byte) 0x30));
