@@ -162,8 +162,8 @@ final class IntKernels {
      * super-block (210 MB a token, 0.6 tokens/s), so it was reverted: keep one vector shape per kernel.
      * In the kernels' own 16-int shape (mins broadcast, selected and shifted per lane, times 16 padded
      * bsums, accumulated in floats; session 4) it was slower still: KernelSpeed 3072 x 3072, 1 thread,
-     * Q4_K 11.4 -> 8.0 GB/s, Q5_K 10.3 -> 9.2. These kernels are bound by vector instructions (a Zen 4
-     * core issues two 512-bit operations a cycle), and this scalar work runs beside them on the
+     * Q4_K 11.4 -> 8.0 GB/s, Q5_K 10.3 -> 9.2. These kernels are bound by vector instructions (some
+     * 90 512-bit operations per Q4_K super-block), and this scalar work runs beside them on the
      * integer ports for free; fewer vector operations per weight is what would make them faster.
      */
     static int minsTimesSums(long mn, int[] bsums32, int k) {
