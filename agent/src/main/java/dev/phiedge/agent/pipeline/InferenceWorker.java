@@ -72,8 +72,10 @@ public final class InferenceWorker implements AutoCloseable {
             }
             long inferenceMs = TimeUnit.NANOSECONDS.toMillis(inferenceNanos);
             ObjectNode result = results.result(event, outcome, queuedMs, inferenceMs);
-            results.publish(event, result);
+            // Counted before it is published, so that whoever has seen a result also sees it in the stats
+            // (counted after, a test reading the stats on receiving the last result saw 199 of 200).
             stats.processed(queuedMs + inferenceMs, inferenceNanos, outcome.promptTokens(), outcome.generatedTokens());
+            results.publish(event, result);
             return Optional.of(result);
         } catch (PromptTooLongException e) {
             errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.PROMPT_TOO_LONG,
