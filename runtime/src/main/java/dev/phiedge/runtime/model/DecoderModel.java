@@ -194,39 +194,24 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
         int headDim = config.headDim();
         int group = config.queriesPerKvHead();
         int window = config.slidingWindow();
-        float[] scratch = attentionScratch.get();
-        if (scratch.length < s.contextLength + headDim) {
-            scratch = new float[s.contextLength + headDim];
-            attentionScratch.set(scratch);
+        float[] scores = attentionScratch.get();
+        if (scores.length < s.contextLength) {
+            scores = new float[s.contextLength];
+            attentionScratch.set(scores);
         }
-        float[] scores = scratch;
-        int valueRow = s.contextLength;   // the tail of the scratch holds one dequantized value row
         for (int task = start; task < end; task++) {
             int b = task / heads;
             int h = task % heads;
             int pos = s.position + b;
             int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
             int qOffset = b * dim + h * headDim;
-            WeightTensor keys = s.cache.keys(layer, h / group);
-            WeightTensor values = s.cache.values(layer, h / group);
+            s.cache.scores(layer, h / group, first, pos, s.q, qOffset, scores);
             float max = Float.NEGATIVE_INFINITY;
-            for (int t = first; t <= pos; t++) {
-                float score = keys.dot(t, s.q, qOffset);
-                scores[t] = score;
-                if (score > max) max = score;
-            }
-            float sum = 0f;
-            for (int t = first; t <= pos; t++) {
-                float e = (float) Math.exp(scores[t] - max);
-                scores[t] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
+            for (int t = first; t <= pos; t++) if (scores[t] > max) max = scores[t];
+            float inv = 1f / VectorMath.expShifted(scores, first, pos + 1, max);
+            for (int t = first; t <= pos; t++) scores[t] *= inv;
             java.util.Arrays.fill(s.attended, qOffset, qOffset + headDim, 0f);
-            for (int t = first; t <= pos; t++) {
-                values.dequantizeRow(t, scratch, valueRow);
-                VectorMath.axpy(scores[t] * inv, scratch, valueRow, s.attended, qOffset, headDim);
-            }
+            s.cache.addWeightedValues(layer, h / group, first, pos, scores, s.attended, qOffset);
         }
     }
 

@@ -1,7 +1,5 @@
 package dev.phiedge.runtime.model;
 
-import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.tensor.WeightTensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,8 +11,9 @@ import java.nio.ByteOrder;
  *
  * <p>Layout, one native segment: for each layer, for keys then values, for each kv head, a block of
  * {@code contextLength} rows of {@code headDim} halves. A head's rows are contiguous, so the keys of
- * one head are an F16 matrix (positions x head_dim) and the F16 tensor kernels compute attention
- * scores as plain row dot products.
+ * one head are an F16 matrix (positions x head_dim): the scores of a query are that matrix times the
+ * query, and the attended output is the values' matrix times the softmax weights, each one kernel
+ * call over a run of positions ({@link #scores}, {@link #addWeightedValues}).
  */
 public final class KvCache implements AutoCloseable {
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -26,8 +25,7 @@ public final class KvCache implements AutoCloseable {
     private final int headDim;
     private final int contextLength;
     private final long headBlockBytes;
-    private final WeightTensor[][] keys;
-    private final WeightTensor[][] values;
+    private final long rowBytes;
 
     public KvCache(int layers, int kvHeads, int headDim, int contextLength) {
         this.layers = layers;
@@ -36,15 +34,8 @@ public final class KvCache implements AutoCloseable {
         this.contextLength = contextLength;
         this.headBlockBytes = (long) contextLength * headDim * Short.BYTES;
         this.arena = Arena.ofShared();
+        this.rowBytes = (long) headDim * Short.BYTES;
         this.memory = arena.allocate(headBlockBytes * kvHeads * 2L * layers, 64);
-        this.keys = new WeightTensor[layers][kvHeads];
-        this.values = new WeightTensor[layers][kvHeads];
-        for (int l = 0; l < layers; l++) {
-            for (int h = 0; h < kvHeads; h++) {
-                keys[l][h] = WeightTensor.of(GgmlType.F16, memory.asSlice(block(l, 0, h), headBlockBytes), contextLength, headDim);
-                values[l][h] = WeightTensor.of(GgmlType.F16, memory.asSlice(block(l, 1, h), headBlockBytes), contextLength, headDim);
-            }
-        }
     }
 
     private long block(int layer, int kind, int head) {
@@ -56,22 +47,50 @@ public final class KvCache implements AutoCloseable {
     /** Bytes of native memory this cache holds. */
     public long byteSize() { return memory.byteSize(); }
 
-    /** The keys of one kv head of one layer: row t is position t. */
-    WeightTensor keys(int layer, int kvHead) { return keys[layer][kvHead]; }
+    /**
+     * Attention scores: {@code out[t] = key(t) . q[qOffset ..]} for the positions {@code first .. last}
+     * of one kv head of one layer.
+     */
+    void scores(int layer, int kvHead, int first, int last, float[] q, int qOffset, float[] out) {
+        checkRun(layer, kvHead, first, last);
+        VectorMath.dotHalfRows(memory, block(layer, 0, kvHead) + first * rowBytes, rowBytes, last - first + 1, headDim, q, qOffset, out, first);
+    }
 
-    /** The values of one kv head of one layer: row t is position t. */
-    WeightTensor values(int layer, int kvHead) { return values[layer][kvHead]; }
+    /**
+     * The attention-weighted sum of values: {@code out[outOffset + i] += sum of p[t] * value(t)[i]} over
+     * the positions {@code t = first .. last} of one kv head of one layer.
+     */
+    void addWeightedValues(int layer, int kvHead, int first, int last, float[] p, float[] out, int outOffset) {
+        checkRun(layer, kvHead, first, last);
+        VectorMath.addWeightedHalfRows(memory, block(layer, 1, kvHead) + first * rowBytes, rowBytes, last - first + 1, headDim, p, first, out, outOffset);
+    }
 
-    /** Stores the keys and values of one position: {@code kvHeads * headDim} floats each, rounded to F16. */
+    private void checkRun(int layer, int kvHead, int first, int last) {
+        if (layer < 0 || layer >= layers || kvHead < 0 || kvHead >= kvHeads || first < 0 || last < first || last >= contextLength) {
+            throw new IndexOutOfBoundsException("layer " + layer + ", kv head " + kvHead + ", positions " + first + ".." + last);
+        }
+    }
+
+    /**
+     * Stores the keys and values of one position: {@code kvHeads * headDim} floats each, rounded to F16.
+     * Beyond F16's range a value saturates at +-65504 (llama.cpp would store an infinity, and its
+     * attention would turn NaN), so the cache holds only finite halves, which lets the attention
+     * kernels convert them in four instructions ({@link VectorMath#dotHalfRows}).
+     */
     void store(int layer, int pos, float[] k, int kOffset, float[] v, int vOffset) {
         for (int h = 0; h < kvHeads; h++) {
-            long kRow = block(layer, 0, h) + (long) pos * headDim * Short.BYTES;
-            long vRow = block(layer, 1, h) + (long) pos * headDim * Short.BYTES;
+            long kRow = block(layer, 0, h) + pos * rowBytes;
+            long vRow = block(layer, 1, h) + pos * rowBytes;
             for (int i = 0; i < headDim; i++) {
-                memory.set(HALF, kRow + 2L * i, Float.floatToFloat16(k[kOffset + h * headDim + i]));
-                memory.set(HALF, vRow + 2L * i, Float.floatToFloat16(v[vOffset + h * headDim + i]));
+                memory.set(HALF, kRow + 2L * i, toHalf(k[kOffset + h * headDim + i]));
+                memory.set(HALF, vRow + 2L * i, toHalf(v[vOffset + h * headDim + i]));
             }
         }
+    }
+
+    /** Round to nearest half, saturating at the largest finite one (65504). */
+    static short toHalf(float x) {
+        return Float.floatToFloat16(Math.clamp(x, -65504f, 65504f));
     }
 
     /** A copy of the first {@code positions} rows of every head, for prefix reuse. */

@@ -26,6 +26,12 @@ public final class F16Tensor extends AbstractWeightTensor {
     }
 
     @Override
+    void dequantizeRowAt(long off, float[] out, int outOffset) {
+        if (VectorKernels.ENABLED) VectorKernels.dequantizeF16(data, off, cols, out, outOffset);
+        else dequantizeRowAtScalar(off, out, outOffset);
+    }
+
+    @Override
     void dequantizeRowAtScalar(long off, float[] out, int outOffset) {
         for (int k = 0; k < cols; k++) {
             out[outOffset + k] = fp16(data, off + 2L * k);

@@ -120,4 +120,22 @@ public class VectorKernelsTest {
             }
         }
     }
+
+    /** F16 dequantization (prompt processing, attention values), against Java's conversion, for every binary16. */
+    @org.junit.jupiter.api.Test
+    void f16DequantizationConvertsEveryHalfExactly() {
+        int cols = 65536 + 3; // every half once, then a tail shorter than any vector
+        MemorySegment data = java.lang.foreign.Arena.ofAuto().allocate(2L * cols, 64);
+        for (int k = 0; k < cols; k++) data.set(AbstractWeightTensor.LE_SHORT, 2L * k, (short) k);
+        float[] out = new float[cols + 1];
+        WeightTensor.of(GgmlType.F16, data, 1, cols).dequantizeRow(0, out, 1);
+        for (int k = 0; k < cols; k++) {
+            float expected = Float.float16ToFloat((short) k);
+            if (Float.isNaN(expected)) {
+                org.junit.jupiter.api.Assertions.assertTrue(Float.isNaN(out[1 + k]), "half 0x" + Integer.toHexString(k & 0xffff));
+            } else {
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[1 + k]), "half 0x" + Integer.toHexString(k & 0xffff));
+            }
+        }
+    }
 }
