@@ -280,20 +280,6 @@ final class VectorKernels {
 
     // ---- dequantization: the scalar kernels' exact arithmetic (no fused multiply-add), L weights at a time
 
-    /** F16: each half converted exactly as in {@link #dotF16} (written out again: see there), L at a time. */
-    static void dequantizeF16(MemorySegment w, long off, int n, float[] out, int o) {
-        int k = 0;
-        for (; k <= n - L; k += L) {
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, off + 2L * k, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector m = h.and(0x7fff);
-            m.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                    .add(m.add(0x400).lanewise(VectorOperators.LSHR, 15).neg().and(112 << 23))
-                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
-                    .reinterpretAsFloats().intoArray(out, o + k);
-        }
-        for (; k < n; k++) out[o + k] = fp16(w, off + 2L * k);
-    }
-
     static void dequantizeQ8_0(MemorySegment w, long off, int blocks, float[] out, int o) {
         for (int b = 0; b < blocks; b++, off += 34, o += 32) {
             FloatVector d = FloatVector.broadcast(F, fp16(w, off));

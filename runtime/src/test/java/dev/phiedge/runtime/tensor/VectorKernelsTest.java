@@ -121,7 +121,7 @@ public class VectorKernelsTest {
         }
     }
 
-    /** F16 dequantization (prompt processing, attention values), against Java's conversion, for every binary16. */
+    /** F16 dequantization (how prompt processing reads F16 weights), against Java's conversion, for every binary16. */
     @org.junit.jupiter.api.Test
     void f16DequantizationConvertsEveryHalfExactly() {
         int cols = 65536 + 3; // every half once, then a tail shorter than any vector
