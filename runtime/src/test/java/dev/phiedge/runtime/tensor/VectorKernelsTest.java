@@ -98,7 +98,7 @@ public class VectorKernelsTest {
     /** The F16 kernel's mask-free conversion, against Java's own, for every binary16 (subnormals, Inf, NaN, -0). */
     @org.junit.jupiter.api.Test
     void f16DotConvertsEveryHalfExactly() {
-        int cols = 2 * VectorKernels.L; // one pass of the kernel's two-vector loop per row
+        int cols = 8 * VectorKernels.L; // per row one six-vector chunk and one pass of the two-vector loop
         int rows = 2048; // 32 rounds of 2048 halfs
         MemorySegment data = java.lang.foreign.Arena.ofAuto().allocate(2L * cols * rows, 64);
         float[] ones = new float[cols];
