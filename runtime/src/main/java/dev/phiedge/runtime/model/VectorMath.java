@@ -195,7 +195,7 @@ final class VectorMath {
      * and arithmetically right 3 puts the sign at bit 31 and exponent|mantissa at bits 27..13; clearing
      * bits 30..28 leaves sign | magnitude << 13, a float 2^-112 times the half (subnormal halves
      * included), and the multiplication by 2^112 rebiases the exponent. Three integer instructions and
-     * one multiply, where a conversion that also keeps Inf and NaN takes eight: the cache holds only
+     * one multiply, where a conversion that also keeps Inf and NaN takes eleven: the cache holds only
      * finite halves ({@link KvCache#store} saturates at the largest one).
      */
     private static FloatVector finiteHalves(MemorySegment m, long off) {
