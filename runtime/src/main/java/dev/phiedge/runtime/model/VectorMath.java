@@ -120,7 +120,14 @@ final class VectorMath {
             e.intoArray(x, i);
             acc = acc.add(e);
         }
-        float sum = sum(acc);
+        // the lane sum of sum(), written out: its call here runs once per call of this method, so C2
+        // sometimes left it out of line, boxing acc (AttentionAllocationTest: 96 bytes a call, 2 JVM runs in 11)
+        FloatVector v = acc;
+        if (L >= 16) v = v.add(v.slice(8));
+        if (L >= 8) v = v.add(v.slice(4));
+        if (L >= 4) v = v.add(v.slice(2));
+        if (L >= 2) v = v.add(v.slice(1));
+        float sum = v.lane(0);
         for (; i < to; i++) {
             float e = (float) Math.exp(x[i] - max);
             x[i] = e;
@@ -146,7 +153,12 @@ final class VectorMath {
                     a0 = finiteHalves(m, off + 2L * k).fma(FloatVector.fromArray(F, x, xo + k), a0);
                     a1 = finiteHalves(m, off + 2L * (k + L)).fma(FloatVector.fromArray(F, x, xo + k + L), a1);
                 }
-                s = sum(a0.add(a1));
+                FloatVector v = a0.add(a1); // sum(), written out as in expShifted
+                if (L >= 16) v = v.add(v.slice(8));
+                if (L >= 8) v = v.add(v.slice(4));
+                if (L >= 4) v = v.add(v.slice(2));
+                if (L >= 2) v = v.add(v.slice(1));
+                s = v.lane(0);
             }
             for (; k < n; k++) s += half(m, off + 2L * k) * x[xo + k];
             out[oo + r] = s;
