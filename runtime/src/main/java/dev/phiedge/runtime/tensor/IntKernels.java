@@ -3,6 +3,7 @@ package dev.phiedge.runtime.tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -59,6 +60,8 @@ final class IntKernels {
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * N));
     /** 2L bytes: one load of packed quants that widens to {@link #S2}. */
     private static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 16 * L)));
+    /** L / 2 longs: the shape of {@link VectorKernels#I}, for the mins term's broadcast of 8 packed mins. */
+    private static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, I.vectorShape());
     /** 2L shorts: a full vector register of quants times activations; reinterpreted, L ints of two products each. */
     private static final VectorSpecies<Short> S2 = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, 32 * L)));
 
@@ -155,16 +158,9 @@ final class IntKernels {
     }
 
     /**
-     * sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}. Its 30-odd
-     * scalar instructions per super-block cost Q4_K and Q5_K 7-15% (KernelSpeed). A vector form on 8
-     * int lanes (a second vector shape inside the 16-lane kernels) won that back in KernelSpeed and the
-     * allocation test, but in the model 1 JVM run in 3-4 compiled Q5_K's kernel boxing a vector per
-     * super-block (210 MB a token, 0.6 tokens/s), so it was reverted: keep one vector shape per kernel.
-     * In the kernels' own 16-int shape (mins broadcast, selected and shifted per lane, times 16 padded
-     * bsums, accumulated in floats; session 4) it was slower still: KernelSpeed 3072 x 3072, 1 thread,
-     * Q4_K 11.4 -> 8.0 GB/s, Q5_K 10.3 -> 9.2. These kernels are bound by vector instructions (some
-     * 90 512-bit operations per Q4_K super-block), and this scalar work runs beside them on the
-     * integer ports for free; fewer vector operations per weight is what would make them faster.
+     * sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}: the
+     * scalar form, used by the 4-lane kernels ({@link IntKernels128}). The 8- and 16-lane Q4_K and Q5_K
+     * kernels compute the same term in their own int shape ({@link #dotQ4K}).
      */
     static int minsTimesSums(long mn, int[] bsums32, int k) {
         return (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
@@ -189,10 +185,13 @@ final class IntKernels {
      * loop body small enough for C2 to inline every Vector API call in it (the body per c with its own
      * {@code qh} loads passed C2's NodeCountInliningCutoff, boxed vectors and ran at 2 GB/s).
      */
-    static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
+    static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums) {
         if (L == 4) return IntKernels128.dotQ5K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
-        float minSum = 0f;
+        // the mins term (see dotQ4K), accumulated beside acc
+        IntVector minsShift = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 1).lanewise(VectorOperators.LSHL, 3);
+        IntVector minsMask = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).sub(1).and(0xFF);
+        FloatVector minAcc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = off + 176L * b;
             long sc = scales(w, o + 4);
@@ -212,26 +211,45 @@ final class IntKernels {
                 }
             }
             float dx = xd[b];
-            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, o)), acc);
-            minSum += dx * fp16(w, o + 2) * minsTimesSums(mins(w, o + 4), bsums32, 8 * b);
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
+            IntVector m = LongVector.broadcast(LS, mins(w, o + 4)).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
+            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
         }
-        FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = acc.sub(minAcc); // VectorKernels.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
-        return v.lane(0) - minSum;
+        return v.lane(0);
     }
 
     /**
      * vec_dot_q4_K_q8_K: per super-block, {@code d_x*d * sum_j sc_j * (q . x)_j} in
      * integers, minus {@code d_x*dmin * sum_j m_j * bsum_j} (the bsums of Q8_K make the mins cheap).
      * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int.
+     *
+     * <p>The mins term (here and in {@link #dotQ5K}), {@code d_x * dmin * sum_j m_j
+     * * bsum_j} per super-block: the 8 packed mins ({@link #mins}, a long) broadcast as L / 2 longs are,
+     * read as ints, the low and the high half in turn; shifted right per lane by 0, 0, 8, 8, 16, 16, 24,
+     * 24 and masked to a byte (lanes 8-15 to 0), int lane 2k holds m_k and lane 2k + 1 m_(k+4), in the
+     * order of {@link Q8Activations#minsOrderSums}; one multiply, one conversion and one FMA per
+     * super-block, in the kernel's own vector shape. It replaced some 40 scalar instructions per super-
+     * block (shifts, byte extractions and 8 multiplies), which had cost more than their vector work:
+     * KernelSpeed 3072 x 3072 (x 8192), 2 threads, two interleaved JVM pairs: Q4_K 23.4-24.1 (19.8-22.8)
+     * -> 28.2-29.5 (27.3-27.5) GB/s, 1 thread 11.9-12.4 -> 13.9-15.3; Q5_K unchanged (its fifth-bit
+     * unpacking is what bounds it). A session-4 attempt at this form had measured slower (11.4 -> 8.0):
+     * a test harness (2026-11-27) showed the same slowdown whenever C2 left the scalar fp16 helper
+     * out of line in the grown kernel, which is why these two kernels read their fp16 scales with
+     * {@code Float.float16ToFloat} written out.
      */
-    static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
+    static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums) {
         if (L == 4) return IntKernels128.dotQ4K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
-        float minSum = 0f;
+        // the mins term (see dotQ4K), accumulated beside acc
+        IntVector minsShift = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 1).lanewise(VectorOperators.LSHL, 3);
+        IntVector minsMask = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).sub(1).and(0xFF);
+        FloatVector minAcc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = off + 144L * b;
             long sc = scales(w, o + 4);
@@ -249,15 +267,17 @@ final class IntKernels {
                 }
             }
             float dx = xd[b];
-            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * fp16(w, o)), acc);
-            minSum += dx * fp16(w, o + 2) * minsTimesSums(mins(w, o + 4), bsums32, 8 * b);
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
+            IntVector m = LongVector.broadcast(LS, mins(w, o + 4)).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
+            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
         }
-        FloatVector v = acc; // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = acc.sub(minAcc); // VectorKernels.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
-        return v.lane(0) - minSum;
+        return v.lane(0);
     }
 
     /**

@@ -58,7 +58,7 @@ public final class Q4KTensor extends AbstractWeightTensor {
 
     @Override
     float dotRowQ8(long off, Q8Activations x) {
-        return VectorKernels.ENABLED ? IntKernels.dotQ4K(data, off, blocks, x.q, x.d, x.bsums32) : dotRowQ8Scalar(off, x);
+        return VectorKernels.ENABLED ? IntKernels.dotQ4K(data, off, blocks, x.q, x.d, x.bsums32, x.minsOrderSums) : dotRowQ8Scalar(off, x);
     }
 
     /** vec_dot_q4_K_q8_K (generic). */

@@ -48,6 +48,13 @@ public final class Q8Activations {
     int[] bsums = new int[0];
     /** Q8_K: per 32 quants, {@code sum(q)} (pairs of bsums: the K-quants' sub-blocks). */
     int[] bsums32 = new int[0];
+    /**
+     * Q8_K: {@link #bsums32} in the lane order of the K-quant kernels' mins term, per block sub-blocks
+     * 0, 4, 1, 5, 2, 6, 3, 7 (int lane 2k holds byte k of a 64-bit word's low half, lane 2k + 1 byte k
+     * of its high half: see {@link IntKernels#dotQ4K}), then 8 zeros at the end so that a 16-lane
+     * load at the last block stays in bounds.
+     */
+    int[] minsOrderSums = new int[0];
 
     public Format format() { return format; }
 
@@ -67,6 +74,7 @@ public final class Q8Activations {
         if (sums.length < blocks) sums = new float[blocks];
         if (bsums.length < n / 16) bsums = new int[n / 16];
         if (bsums32.length < n / 32) bsums32 = new int[n / 32];
+        if (minsOrderSums.length < n / 32 + 8) minsOrderSums = new int[n / 32 + 8];
         this.format = format;
         this.n = n;
         if (format == Format.Q8_0) {
@@ -127,6 +135,7 @@ public final class Q8Activations {
             java.util.Arrays.fill(q, base, base + 256, (short) 0);
             java.util.Arrays.fill(bsums, 16 * b, 16 * b + 16, 0);
             java.util.Arrays.fill(bsums32, 8 * b, 8 * b + 8, 0);
+            java.util.Arrays.fill(minsOrderSums, 8 * b, 8 * b + 8, 0);
             return;
         }
         float iscale = -127f / max;
@@ -135,6 +144,10 @@ public final class Q8Activations {
         }
         d[b] = 1f / iscale;
         for (int j = 0; j < 8; j++) bsums32[8 * b + j] = bsums[16 * b + 2 * j] + bsums[16 * b + 2 * j + 1];
+        for (int k = 0; k < 4; k++) {
+            minsOrderSums[8 * b + 2 * k] = bsums32[8 * b + k];
+            minsOrderSums[8 * b + 2 * k + 1] = bsums32[8 * b + 4 + k];
+        }
     }
 
     /** q[qo + j] = min(127, rint(x[xo + j] * scale)) for j in [0, count); returns the quants' sum. */

@@ -78,7 +78,15 @@ class Q8ActivationsTest {
                 for (int g = 0; g < 16; g++) {
                     assertEquals(xq.get(LE_SHORT, o + 260 + 2L * g), a.bsums[16 * b + g], "x" + j + " bsum " + g);
                 }
+                // the mins term's order: sub-blocks 0, 4, 1, 5, 2, 6, 3, 7, each the sum of ggml's two bsums
+                int[] order = {0, 4, 1, 5, 2, 6, 3, 7};
+                for (int lane = 0; lane < 8; lane++) {
+                    int sub = order[lane];
+                    int expected = xq.get(LE_SHORT, o + 260 + 4L * sub) + xq.get(LE_SHORT, o + 262 + 4L * sub);
+                    assertEquals(expected, a.minsOrderSums[8 * b + lane], "x" + j + " block " + b + " mins-order sum " + lane);
+                }
             }
+            for (int pad = 0; pad < 8; pad++) assertEquals(0, a.minsOrderSums[COLS / 32 + pad], "padding " + pad);
         }
     }
 
