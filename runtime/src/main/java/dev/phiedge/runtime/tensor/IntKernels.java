@@ -155,7 +155,7 @@ final class IntKernels {
 
     // ---------------------------------------------------------------- K-quants x Q8_K
 
-    /** The 8 six-bit scales of a Q4_K/Q5_K super-block, byte j = sub-block j (ggml's utmp unpacking). */
+    /** The 8 six-bit scales of a Q4_K/Q5_K super-block, byte j = sub-block j (ggml's utmp unpacking); written out in {@link #dotQ4K} and {@link #dotQ5K}. */
     static long scales(MemorySegment w, long sc) {
         int u0 = w.get(AbstractWeightTensor.LE_INT, sc);
         int u2 = w.get(AbstractWeightTensor.LE_INT, sc + 8);
@@ -176,7 +176,7 @@ final class IntKernels {
                 + (int) ((mn >>> 48) & 0xFF) * bsums32[k + 6] + (int) (mn >>> 56) * bsums32[k + 7];
     }
 
-    /** The 8 six-bit mins, byte j = sub-block j. */
+    /** The 8 six-bit mins, byte j = sub-block j; written out in {@link #dotQ4K} and {@link #dotQ5K}. */
     static long mins(MemorySegment w, long sc) {
         int u1 = w.get(AbstractWeightTensor.LE_INT, sc + 4);
         int u2 = w.get(AbstractWeightTensor.LE_INT, sc + 8);
@@ -192,16 +192,17 @@ final class IntKernels {
      * loop body small enough for C2 to inline every Vector API call in it (the body per c with its own
      * {@code qh} loads passed C2's NodeCountInliningCutoff, boxed vectors and ran at 2 GB/s).
      */
-    static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums) {
+    static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums, int blockStep) {
         if (L == 4) return IntKernels128.dotQ5K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
         // the mins term (see dotQ4K), accumulated beside acc
         IntVector minsShift = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 1).lanewise(VectorOperators.LSHL, 3);
         IntVector minsMask = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).sub(1).and(0xFF);
         FloatVector minAcc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
+        for (int b = 0; b < blocks; b += blockStep) {
             long o = off + 176L * b;
-            long sc = scales(w, o + 4);
+            int u0 = w.get(AbstractWeightTensor.LE_INT, o + 4), u1 = w.get(AbstractWeightTensor.LE_INT, o + 8), u2 = w.get(AbstractWeightTensor.LE_INT, o + 12);
+            long sc = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4)) << 32;
             IntVector isum = IntVector.zero(I);
             for (int p = 0; p < 32; p += 2 * L) {
                 ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, w, o + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
@@ -219,7 +220,8 @@ final class IntKernels {
             }
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
-            IntVector m = LongVector.broadcast(LS, mins(w, o + 4)).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
+            long mn = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
+            IntVector m = LongVector.broadcast(LS, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
             minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
                     .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
         }
@@ -249,17 +251,28 @@ final class IntKernels {
      * a test harness (2026-11-27) showed the same slowdown whenever C2 left the scalar fp16 helper
      * out of line in the grown kernel, which is why these two kernels read their fp16 scales with
      * {@code Float.float16ToFloat} written out.
+     *
+     * <p>For the same reason the scales and mins are unpacked in the kernel, not by {@link #scales} and
+     * {@link #mins}: with those calls, C2 reached its inlining node budget (NodeCountInliningCutoff)
+     * in Q5_K's kernel in every JVM run and kept {@code mins} a real call per super-block, which
+     * spills every live vector register around it. Written out, C2 then unrolled the super-block loop
+     * four times and spilled some 550 times (Q5_K 7.7 GB/s a core). So the loop's stride is a
+     * parameter, {@code blockStep}, always 1: this method, far too large to inline, is compiled on its
+     * own, where the stride is not a constant and the loop is not unrolled (its sub-block loops still
+     * are). KernelSpeed 3072 x 8192, 2 threads: Q5_K 19.0-19.3 -> 26.3-28.3 GB/s, Q4_K 22.0-24.3 ->
+     * 25.7-26.9; Q4_K_M decoding 8.1-9.3 -> 10.7-11.0 tokens/s (three interleaved JVM pairs).
      */
-    static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums) {
+    static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums, int blockStep) {
         if (L == 4) return IntKernels128.dotQ4K(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
         // the mins term (see dotQ4K), accumulated beside acc
         IntVector minsShift = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 1).lanewise(VectorOperators.LSHL, 3);
         IntVector minsMask = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).sub(1).and(0xFF);
         FloatVector minAcc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
+        for (int b = 0; b < blocks; b += blockStep) {
             long o = off + 144L * b;
-            long sc = scales(w, o + 4);
+            int u0 = w.get(AbstractWeightTensor.LE_INT, o + 4), u1 = w.get(AbstractWeightTensor.LE_INT, o + 8), u2 = w.get(AbstractWeightTensor.LE_INT, o + 12);
+            long sc = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4)) << 32;
             IntVector isum = IntVector.zero(I);
             for (int c = 0; c < 4; c++) { // sub-blocks 2c (low nibbles) and 2c + 1 (high) share 32 bytes
                 int sLo = (int) ((sc >>> (16 * c)) & 0xFF), sHi = (int) ((sc >>> (16 * c + 8)) & 0xFF);
@@ -275,7 +288,8 @@ final class IntKernels {
             }
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
-            IntVector m = LongVector.broadcast(LS, mins(w, o + 4)).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
+            long mn = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
+            IntVector m = LongVector.broadcast(LS, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
             minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
                     .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
         }

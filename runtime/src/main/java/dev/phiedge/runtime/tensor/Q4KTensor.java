@@ -58,7 +58,8 @@ public final class Q4KTensor extends AbstractWeightTensor {
 
     @Override
     float dotRowQ8(long off, Q8Activations x) {
-        return VectorKernels.ENABLED ? IntKernels.dotQ4K(data, off, blocks, x.q, x.d, x.bsums32, x.minsOrderSums) : dotRowQ8Scalar(off, x);
+        // the 1: every super-block (IntKernels.dotQ4K says why the stride is a parameter)
+        return VectorKernels.ENABLED ? IntKernels.dotQ4K(data, off, blocks, x.q, x.d, x.bsums32, x.minsOrderSums, 1) : dotRowQ8Scalar(off, x);
     }
 
     /** vec_dot_q4_K_q8_K (generic). */
