@@ -246,8 +246,8 @@ final class IntKernels {
      * super-block, in the kernel's own vector shape. It replaced some 40 scalar instructions per super-
      * block (shifts, byte extractions and 8 multiplies), which had cost more than their vector work:
      * KernelSpeed 3072 x 3072 (x 8192), 2 threads, two interleaved JVM pairs: Q4_K 23.4-24.1 (19.8-22.8)
-     * -> 28.2-29.5 (27.3-27.5) GB/s, 1 thread 11.9-12.4 -> 13.9-15.3; Q5_K unchanged (its fifth-bit
-     * unpacking is what bounds it). A session-4 attempt at this form had measured slower (11.4 -> 8.0):
+     * -> 28.2-29.5 (27.3-27.5) GB/s, 1 thread 11.9-12.4 -> 13.9-15.3; Q5_K unchanged by this step
+     * alone (what held it back follows). A session-4 attempt at this form had measured slower (11.4 -> 8.0):
      * a test harness (2026-11-27) showed the same slowdown whenever C2 left the scalar fp16 helper
      * out of line in the grown kernel, which is why these two kernels read their fp16 scales with
      * {@code Float.float16ToFloat} written out.
