@@ -10,11 +10,13 @@ import java.util.Optional;
  * A whole, validated configuration file.
  *
  * @param source        the file it came from
+ * @param store         the disk journal and outbox
  * @param statsInterval how often the stats message is published
  * @param gpio          the optional {@code gpio} section, parsed and checked against the routes
  */
 public record AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelConfig model, List<RouteConfig> routes,
-                          LimitsConfig limits, Duration statsInterval, Optional<GpioConfig> gpio) {
+                          LimitsConfig limits, StoreConfig store, Duration statsInterval,
+                          Optional<GpioConfig> gpio) {
 
     public static final Duration DEFAULT_STATS_INTERVAL = Duration.ofSeconds(60);
 

@@ -83,6 +83,8 @@ public final class ConfigLoader {
         ModelConfig model = top.section("model", true).map(this::model).orElse(null);
         List<RouteConfig> routes = routes(top);
         LimitsConfig limits = top.section("limits", false).map(this::limits).orElse(LimitsConfig.defaults());
+        StoreConfig store = top.section("store", false).map(s -> store(s, deviceId))
+                .orElseGet(() -> new StoreConfig(defaultStoreDirectory(deviceId), StoreConfig.DEFAULT_MAX_BYTES));
         Duration statsInterval = top.section("stats", false)
                 .map(s -> {
                     long seconds = s.integer("interval_s", AgentConfig.DEFAULT_STATS_INTERVAL.toSeconds(), 1, 86_400);
@@ -99,7 +101,7 @@ public final class ConfigLoader {
             problems.sort(java.util.Comparator.comparingInt(ConfigProblem::line));
             throw new ConfigException(problems);
         }
-        return new AgentConfig(file, deviceId, mqtt, model, routes, limits, statsInterval, gpio);
+        return new AgentConfig(file, deviceId, mqtt, model, routes, limits, store, statsInterval, gpio);
     }
 
     private ConfigException fail(int line, String key, String message) {
@@ -156,9 +158,10 @@ public final class ConfigLoader {
         }
         long initialMs = s.integer("reconnect_initial_ms", 500, 10, 600_000);
         long maxS = s.integer("reconnect_max_s", 60, 1, 86_400);
+        int receiveMaximum = (int) s.integer("receive_maximum", MqttConfig.DEFAULT_RECEIVE_MAXIMUM, 1, 65_535);
         s.reportUnknownKeys();
         return new MqttConfig(url, clientId, username, passwordFile, tls, keepalive, expiry, prefix,
-                Duration.ofMillis(initialMs), Duration.ofSeconds(maxS));
+                Duration.ofMillis(initialMs), Duration.ofSeconds(maxS), receiveMaximum);
     }
 
     private ModelConfig model(YamlSection s) {
@@ -190,8 +193,21 @@ public final class ConfigLoader {
     private LimitsConfig limits(YamlSection s) {
         int maxPayload = (int) s.integer("max_payload_bytes", LimitsConfig.DEFAULT_MAX_PAYLOAD_BYTES, 1, 256L << 20);
         int maxDepth = (int) s.integer("max_json_depth", LimitsConfig.DEFAULT_MAX_JSON_DEPTH, 1, 1000);
+        int maxField = (int) s.integer("max_field_chars", LimitsConfig.DEFAULT_MAX_FIELD_CHARS, 1, 16 << 20);
         s.reportUnknownKeys();
-        return new LimitsConfig(maxPayload, maxDepth);
+        return new LimitsConfig(maxPayload, maxDepth, maxField);
+    }
+
+    private StoreConfig store(YamlSection s, String deviceId) {
+        Path directory = s.string("path", false).map(p -> baseDir.resolve(p).normalize())
+                .orElseGet(() -> defaultStoreDirectory(deviceId));
+        long maxBytes = s.integer("max_bytes", StoreConfig.DEFAULT_MAX_BYTES, 1L << 20, 1L << 40);
+        s.reportUnknownKeys();
+        return new StoreConfig(directory, maxBytes);
+    }
+
+    private Path defaultStoreDirectory(String deviceId) {
+        return StoreConfig.defaultDirectory(baseDir, deviceId, System.getenv("STATE_DIRECTORY"));
     }
 
     private List<RouteConfig> routes(YamlSection top) {

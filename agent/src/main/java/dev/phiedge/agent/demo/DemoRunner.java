@@ -302,8 +302,8 @@ public final class DemoRunner {
     private static AgentConfig onBroker(AgentConfig c, String url) {
         MqttConfig m = c.mqtt();
         MqttConfig mqtt = new MqttConfig(url, m.clientId(), m.username(), m.passwordFile(), m.tls(), m.keepaliveSeconds(),
-                m.sessionExpirySeconds(), m.topicPrefix(), m.reconnectInitial(), m.reconnectMax());
-        return new AgentConfig(c.source(), c.deviceId(), mqtt, c.model(), c.routes(), c.limits(), c.statsInterval(),
-                c.gpio());
+                m.sessionExpirySeconds(), m.topicPrefix(), m.reconnectInitial(), m.reconnectMax(), m.receiveMaximum());
+        return new AgentConfig(c.source(), c.deviceId(), mqtt, c.model(), c.routes(), c.limits(), c.store(),
+                c.statsInterval(), c.gpio());
     }
 }
