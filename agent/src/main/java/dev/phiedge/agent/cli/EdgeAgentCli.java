@@ -219,7 +219,7 @@ public final class EdgeAgentCli {
         EdgeAgent agent;
         try {
             agent = new EdgeAgent(config.get(), backend);
-        } catch (MqttSetupException | GpioUnavailableException e) {
+        } catch (MqttSetupException | GpioUnavailableException | java.io.IOException e) {
             err.println(e.getMessage());
             backend.close();
             return 2;

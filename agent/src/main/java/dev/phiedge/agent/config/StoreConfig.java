@@ -12,7 +12,7 @@ import java.nio.file.Path;
  */
 public record StoreConfig(Path directory, long maxBytes) {
 
-    public static final long DEFAULT_MAX_BYTES = 64L << 20;
+    public static final long DEFAULT_MAX_BYTES = 16L << 20;
 
     /**
      * The folder used when the configuration names none: {@code $STATE_DIRECTORY/store} under systemd (its

@@ -112,7 +112,7 @@ public final class DemoRunner {
             EdgeAgent agent;
             try {
                 agent = new EdgeAgent(config, backend);
-            } catch (MqttSetupException | GpioUnavailableException e) {
+            } catch (MqttSetupException | GpioUnavailableException | java.io.IOException e) {
                 backend.close();
                 out.println("demo: " + e.getMessage());
                 return 1;
@@ -298,12 +298,17 @@ public final class DemoRunner {
         return true;
     }
 
-    /** The configuration as loaded, pointed at the embedded broker instead of the file's {@code mqtt.url}. */
-    private static AgentConfig onBroker(AgentConfig c, String url) {
+    /**
+     * The configuration as loaded, pointed at the embedded broker instead of the file's {@code mqtt.url},
+     * with a fresh store: the embedded broker starts empty each time, so nothing of an earlier demo is owed.
+     */
+    private static AgentConfig onBroker(AgentConfig c, String url) throws java.io.IOException {
         MqttConfig m = c.mqtt();
         MqttConfig mqtt = new MqttConfig(url, m.clientId(), m.username(), m.passwordFile(), m.tls(), m.keepaliveSeconds(),
                 m.sessionExpirySeconds(), m.topicPrefix(), m.reconnectInitial(), m.reconnectMax(), m.receiveMaximum());
-        return new AgentConfig(c.source(), c.deviceId(), mqtt, c.model(), c.routes(), c.limits(), c.store(),
+        dev.phiedge.agent.config.StoreConfig store = new dev.phiedge.agent.config.StoreConfig(
+                java.nio.file.Files.createTempDirectory("edge-agent-demo-store"), c.store().maxBytes());
+        return new AgentConfig(c.source(), c.deviceId(), mqtt, c.model(), c.routes(), c.limits(), store,
                 c.statsInterval(), c.gpio());
     }
 }

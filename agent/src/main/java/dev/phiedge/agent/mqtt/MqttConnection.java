@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import org.eclipse.paho.mqttv5.client.DisconnectedBufferOptions;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
+import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
@@ -26,6 +26,7 @@ import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.eclipse.paho.mqttv5.common.MqttSubscription;
 import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.eclipse.paho.mqttv5.common.packet.UserProperty;
 import org.tinylog.Logger;
 
 /**
@@ -38,8 +39,15 @@ import org.tinylog.Logger;
  *       leave the agent deaf);</li>
  *   <li>a retained {@code online} on the status topic after each connect, and a Last Will that sets
  *       {@code offline} if the device vanishes;</li>
- *   <li>{@code messageArrived} only copies the message and hands it to the listener, which must not block:
- *       Paho acknowledges QoS 1 and reads the socket on that thread.</li>
+ *   <li>{@code messageArrived} only copies the message and hands it to the listener, which must not block
+ *       (Paho reads the socket on that thread, and a callback that waits on Paho can deadlock it);</li>
+ *   <li>manual acknowledgements: a QoS 1 event is acknowledged only when the agent calls
+ *       {@link InboundMessage#acknowledge()} (once it is journaled), and the MQTT v5 Receive Maximum caps
+ *       how many unacknowledged events the broker sends, so a full queue holds the rest at the broker;
+ *       routes subscribe at QoS 1 at most (Paho acknowledges a QoS 2 PUBLISH with PUBREC on arrival,
+ *       before the agent could journal it, so QoS 2 events are taken as QoS 1: at least once);</li>
+ *   <li>every message it publishes carries the user property {@link #AGENT_PROPERTY}, and messages that
+ *       carry it are flagged {@link InboundMessage#fromAgent()}, so agents never answer each other.</li>
  * </ul>
  */
 public final class MqttConnection implements MessageSink, AutoCloseable {
@@ -47,9 +55,27 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
     /** A filter to subscribe to after every connect. */
     public record Subscription(TopicFilter filter, int qos) {}
 
+    /** The MQTT v5 user property on every message an edge agent publishes; its value is the device id. */
+    public static final String AGENT_PROPERTY = "phi-edge-agent";
+
+    /** How one publish of {@link #publish(OutboundMessage, Delivery)} ended. */
+    public interface Delivery {
+        /** The broker has it (PUBACK success for QoS 1; written to the socket for QoS 0). */
+        void delivered();
+
+        /** The broker refused it for good (a PUBACK reason code of 0x80 or more, such as 0x87 not authorized). */
+        void refused(int reasonCode, String reason);
+
+        /** Not delivered this time (not connected, connection lost, too many in flight): try again later. */
+        void failed(String reason);
+    }
+
+    /** Told of what the broker refuses outside a publish: a subscription (SUBACK reason code 0x80 or more). */
+    public interface Problems {
+        void subscriptionRefused(String filter, int reasonCode);
+    }
+
     private static final long OPERATION_TIMEOUT_MS = 10_000;
-    private static final long MAX_INFLIGHT_WAIT_MS = 30_000;
-    private static final int REASON_CODE_MAX_INFLIGHT = 32202;
 
     private final MqttConfig config;
     private final String statusTopic;
@@ -63,28 +89,29 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
     private final AtomicReference<CountDownLatch> connectedLatch = new AtomicReference<>(new CountDownLatch(1));
     private final AtomicInteger connects = new AtomicInteger();
     private final AtomicLong publishFailures = new AtomicLong();
+    /** Which connection a message came on: acknowledgements of an earlier connection are not sent. */
+    private final AtomicInteger generation = new AtomicInteger();
+    private final List<UserProperty> mark;
+    private volatile Problems problems = (filter, code) -> { };
     private volatile boolean closed;
 
-    public MqttConnection(MqttConfig config, String statusTopic, List<Subscription> subscriptions,
+    public MqttConnection(MqttConfig config, String deviceId, String statusTopic, List<Subscription> subscriptions,
                           Consumer<InboundMessage> listener) throws MqttSetupException {
         this.config = config;
         this.statusTopic = statusTopic;
         this.subscriptions = List.copyOf(subscriptions);
         this.listener = listener;
         this.backoff = new ReconnectBackoff(config.reconnectInitial(), config.reconnectMax());
-        this.options = options(config, statusTopic);
+        this.mark = List.of(new UserProperty(AGENT_PROPERTY, deviceId));
+        this.options = options(config, statusTopic, mark);
         try {
             // In-memory persistence: Paho's default writes files into the working directory.
             this.client = new MqttAsyncClient(config.url(), config.clientId(), new MemoryPersistence());
         } catch (MqttException e) {
             throw new MqttSetupException("cannot create an MQTT client for " + config.url() + ": " + e.getMessage(), e);
         }
-        DisconnectedBufferOptions buffer = new DisconnectedBufferOptions();
-        buffer.setBufferEnabled(true); // results computed while the broker is away are sent when it returns
-        buffer.setBufferSize(1000);
-        buffer.setDeleteOldestMessages(true);
-        buffer.setPersistBuffer(false);
-        client.setBufferOpts(buffer);
+        // No disconnected buffer: what must survive an outage waits in the agent's disk outbox instead.
+        client.setManualAcks(true);
         client.setCallback(new Callback());
         this.reconnector = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "mqtt-reconnect");
@@ -93,14 +120,16 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
         });
     }
 
-    private static MqttConnectionOptions options(MqttConfig config, String statusTopic) throws MqttSetupException {
+    private static MqttConnectionOptions options(MqttConfig config, String statusTopic, List<UserProperty> mark)
+            throws MqttSetupException {
         MqttConnectionOptions o = new MqttConnectionOptions();
         o.setCleanStart(false);
+        o.setReceiveMaximum(config.receiveMaximum());
         o.setSessionExpiryInterval(config.sessionExpirySeconds());
         o.setKeepAliveInterval(config.keepaliveSeconds());
         o.setConnectionTimeout((int) (OPERATION_TIMEOUT_MS / 1000));
         o.setAutomaticReconnect(false);
-        o.setWill(statusTopic, new MqttMessage("offline".getBytes(StandardCharsets.UTF_8), 1, true, null));
+        o.setWill(statusTopic, new MqttMessage("offline".getBytes(StandardCharsets.UTF_8), 1, true, marked(mark)));
         config.username().ifPresent(o::setUserName);
         if (config.passwordFile().isPresent()) {
             try {
@@ -140,9 +169,19 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
         return connects.get();
     }
 
-    /** Publishes that failed for good (not the ones buffered while disconnected). */
+    /** Fire-and-forget publishes (stats, status) that failed. */
     public long publishFailures() {
         return publishFailures.get();
+    }
+
+    public void onProblems(Problems problems) {
+        this.problems = problems;
+    }
+
+    private static MqttProperties marked(List<UserProperty> mark) {
+        MqttProperties properties = new MqttProperties();
+        properties.setUserProperties(mark);
+        return properties;
     }
 
     private void scheduleAttempt(Duration delay) {
@@ -162,10 +201,11 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
             return;
         }
         try {
+            generation.incrementAndGet(); // before CONNACK: queued events may arrive at once
             IMqttToken connect = client.connect(options);
             connect.waitForCompletion(OPERATION_TIMEOUT_MS);
             subscribeAll();
-            client.publish(statusTopic, new MqttMessage("online".getBytes(StandardCharsets.UTF_8), 1, true, null));
+            client.publish(statusTopic, new MqttMessage("online".getBytes(StandardCharsets.UTF_8), 1, true, marked(mark)));
             backoff.reset();
             connects.incrementAndGet();
             Logger.info("Connected to {} as {} (session present: {}); subscribed {} route filter(s)",
@@ -192,7 +232,7 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
         MqttSubscription[] subs = new MqttSubscription[subscriptions.size()];
         for (int i = 0; i < subs.length; i++) {
             Subscription s = subscriptions.get(i);
-            MqttSubscription sub = new MqttSubscription(s.filter().text(), s.qos());
+            MqttSubscription sub = new MqttSubscription(s.filter().text(), Math.min(1, s.qos()));
             // Never consume our own results (a route's filter may match its publish topic); the broker
             // refuses No Local on shared subscriptions, so those are left as they are.
             sub.setNoLocal(!s.filter().isShared());
@@ -210,40 +250,87 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
             if (codes[i] >= 0x80) {
                 Logger.error("The broker refused the subscription to '{}' (reason code 0x{})", subs[i].getTopic(),
                         Integer.toHexString(codes[i]));
+                problems.subscriptionRefused(subs[i].getTopic(), codes[i]);
             }
         }
     }
 
     /**
-     * Publishes from the calling thread (the worker, or the housekeeping thread), never Paho's. While
-     * disconnected, messages go to Paho's bounded buffer and are sent after the next connect.
+     * Publishes without waiting, for messages nobody needs to see delivered (stats): when the broker is
+     * away or the publish fails, it is counted and dropped. Never called on Paho's thread.
      */
     @Override
     public void publish(OutboundMessage message) {
-        MqttProperties properties = new MqttProperties();
-        message.correlationData().ifPresent(properties::setCorrelationData);
-        MqttMessage mqtt = new MqttMessage(message.payload(), message.qos(), message.retain(), properties);
-        long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_INFLIGHT_WAIT_MS);
-        while (!closed || message.topic().equals(statusTopic)) {
-            try {
-                client.publish(message.topic(), mqtt);
-                return;
-            } catch (MqttException e) {
-                // The broker's receive maximum caps unacknowledged QoS 1/2 publishes: wait for acks.
-                if (e.getReasonCode() == REASON_CODE_MAX_INFLIGHT && System.nanoTime() < giveUp) {
-                    try {
-                        Thread.sleep(5);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        break;
-                    }
-                    continue;
-                }
-                Logger.warn("Publish to '{}' failed: {}", message.topic(), describe(e));
-                break;
-            }
+        if (closed && !message.topic().equals(statusTopic)) {
+            return;
         }
-        publishFailures.incrementAndGet();
+        try {
+            client.publish(message.topic(), toPaho(message));
+        } catch (MqttException e) {
+            publishFailures.incrementAndGet();
+            Logger.debug("Publish to '{}' failed: {}", message.topic(), describe(e));
+        }
+    }
+
+    /**
+     * Publishes and tells {@code delivery} how it ended, exactly once, on Paho's callback thread or
+     * the caller's; {@code delivery} must not block or publish. Never called on Paho's thread.
+     */
+    public void publish(OutboundMessage message, Delivery delivery) {
+        if (!client.isConnected()) {
+            delivery.failed("not connected");
+            return;
+        }
+        try {
+            client.publish(message.topic(), toPaho(message), null, new MqttActionListener() {
+                @Override
+                public void onSuccess(IMqttToken token) {
+                    int code = firstReasonCode(token);
+                    if (code >= 0x80) {
+                        delivery.refused(code, reasonText(token, code));
+                    } else {
+                        delivery.delivered();
+                    }
+                }
+
+                @Override
+                public void onFailure(IMqttToken token, Throwable exception) {
+                    int code = firstReasonCode(token);
+                    if (code >= 0x80) {
+                        delivery.refused(code, reasonText(token, code));
+                    } else if (exception instanceof MqttException e && e.getReasonCode() >= 0x80 && e.getReasonCode() <= 0xFF) {
+                        delivery.refused(e.getReasonCode(), describe(e));
+                    } else {
+                        delivery.failed(exception instanceof MqttException e ? describe(e) : String.valueOf(exception));
+                    }
+                }
+            });
+        } catch (MqttException e) {
+            // REASON_CODE_MAX_INFLIGHT (the broker's Receive Maximum is reached), not connected, closing.
+            delivery.failed(describe(e));
+        }
+    }
+
+    private static int firstReasonCode(IMqttToken token) {
+        int[] codes = token == null ? null : token.getReasonCodes();
+        return codes == null || codes.length == 0 ? 0 : codes[0];
+    }
+
+    private static String reasonText(IMqttToken token, int code) {
+        String reason = null;
+        try {
+            MqttProperties p = token.getResponseProperties();
+            reason = p == null ? null : p.getReasonString();
+        } catch (RuntimeException ignored) {
+            // no response properties
+        }
+        return "reason code 0x" + Integer.toHexString(code) + (reason != null ? " (" + reason + ")" : "");
+    }
+
+    private MqttMessage toPaho(OutboundMessage message) {
+        MqttProperties properties = marked(mark);
+        message.correlationData().ifPresent(properties::setCorrelationData);
+        return new MqttMessage(message.payload(), message.qos(), message.retain(), properties);
     }
 
     /** Publishes {@code offline} (retained), then disconnects cleanly so the broker does not fire the Will. */
@@ -253,7 +340,7 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
         reconnector.shutdownNow();
         try {
             if (client.isConnected()) {
-                client.publish(statusTopic, new MqttMessage("offline".getBytes(StandardCharsets.UTF_8), 1, true, null))
+                client.publish(statusTopic, new MqttMessage("offline".getBytes(StandardCharsets.UTF_8), 1, true, marked(mark)))
                         .waitForCompletion(OPERATION_TIMEOUT_MS);
                 client.disconnect(OPERATION_TIMEOUT_MS).waitForCompletion(OPERATION_TIMEOUT_MS);
             }
@@ -283,17 +370,45 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
                 + (cause != null ? ": " + cause.getClass().getSimpleName() + " " + Optional.ofNullable(cause.getMessage()).orElse("") : "");
     }
 
+    /**
+     * The PUBACK of one QoS 1 message, to be sent once the agent has journaled it: only on the connection
+     * the message came on (a new connection gets the message again, with DUP set, and acknowledges that).
+     */
+    private Runnable acknowledgement(int messageId, int qos, int connection) {
+        if (qos == 0) {
+            return () -> { };
+        }
+        return () -> {
+            if (closed || generation.get() != connection || !client.isConnected()) {
+                return;
+            }
+            try {
+                client.messageArrivedComplete(messageId, Math.min(qos, 1));
+            } catch (MqttException e) {
+                Logger.debug("Acknowledging message {} failed: {}", messageId, describe(e));
+            }
+        };
+    }
+
+    /** Which connection is current: it changes on every connect attempt and every disconnect. */
+    public int generation() {
+        return generation.get();
+    }
+
     private final class Callback implements MqttCallback {
         @Override
         public void messageArrived(String topic, MqttMessage message) {
             long now = System.nanoTime();
             try {
                 MqttProperties p = message.getProperties();
+                boolean fromAgent = p != null && p.getUserProperties() != null
+                        && p.getUserProperties().stream().anyMatch(u -> AGENT_PROPERTY.equals(u.getKey()));
                 InboundMessage inbound = new InboundMessage(topic, message.getPayload(), message.getQos(), message.isRetained(),
                         Optional.ofNullable(p == null ? null : p.getResponseTopic()),
                         Optional.ofNullable(p == null ? null : p.getCorrelationData()),
                         Optional.ofNullable(p == null ? null : p.getMessageExpiryInterval()),
-                        now);
+                        now, message.isDuplicate(), fromAgent,
+                        acknowledgement(message.getId(), message.getQos(), generation.get()));
                 listener.accept(inbound);
             } catch (RuntimeException e) {
                 // An exception thrown back to Paho would drop the connection; one bad event must not.
@@ -307,6 +422,7 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
                 return;
             }
             connectedLatch.set(new CountDownLatch(1));
+            generation.incrementAndGet(); // acknowledgements still owed on that connection are not sent
             Duration delay = backoff.nextDelay();
             Logger.warn("Disconnected from {}: {}; reconnecting in {} ms", config.url(),
                     response.getReasonString() != null ? response.getReasonString() : String.valueOf(response.getException()),

@@ -19,6 +19,11 @@ public final class AgentStats {
     private final AtomicLong processed = new AtomicLong();
     private final Map<DropReason, LongAdder> dropped = new EnumMap<>(DropReason.class);
     private final Map<RejectReason, LongAdder> rejected = new EnumMap<>(RejectReason.class);
+    private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong delivered = new AtomicLong();
+    private final AtomicLong publishRefused = new AtomicLong();
+    private final AtomicLong subscribeRefused = new AtomicLong();
+    private final AtomicLong outboxDropped = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong inferenceNanos = new AtomicLong();
@@ -46,7 +51,33 @@ public final class AgentStats {
         rejected.get(reason).increment();
     }
 
-    /** One answered event: its end-to-end latency (queue wait plus inference) and its tokens. */
+    /** A message the broker sent again that was already journaled: acknowledged, not answered twice. */
+    public void duplicate() {
+        duplicates.incrementAndGet();
+    }
+
+    /** A message from the outbox acknowledged by the broker. */
+    public void delivered() {
+        delivered.incrementAndGet();
+    }
+
+    /** A publish the broker refused for good (PUBACK reason code 0x80 or more). */
+    public void publishRefused() {
+        publishRefused.incrementAndGet();
+    }
+
+    /** A subscription the broker refused (SUBACK reason code 0x80 or more). */
+    public void subscribeRefused() {
+        subscribeRefused.incrementAndGet();
+    }
+
+    /** An undelivered message dropped because the store reached its size limit. */
+    public void outboxDropped() {
+        outboxDropped.incrementAndGet();
+    }
+
+    /**
+     * One answered event, counted once its result is durably queued for the broker: its end-to-end latency (queue wait plus inference) and its tokens. */
     public void processed(long latencyMs, long inferenceNanos, int promptTokens, int generatedTokens) {
         processed.incrementAndGet();
         this.inferenceNanos.addAndGet(inferenceNanos);
@@ -70,7 +101,8 @@ public final class AgentStats {
         long nanos = inferenceNanos.get();
         double tokensPerSecond = nanos == 0 ? 0 : (promptTokens.get() + generatedTokens.get()) * 1e9 / nanos;
         return new Snapshot(received.get(), processed.get(), drops, rejects, percentile(window, 50),
-                percentile(window, 95), tokensPerSecond, generatedTokens.get(), promptTokens.get());
+                percentile(window, 95), tokensPerSecond, generatedTokens.get(), promptTokens.get(), duplicates.get(),
+                delivered.get(), publishRefused.get(), subscribeRefused.get(), outboxDropped.get());
     }
 
     private static long percentile(long[] sorted, int p) {
@@ -85,10 +117,14 @@ public final class AgentStats {
      * The counters at one moment.
      *
      * @param tokensPerSecond prompt and generated tokens per second of inference time
+     * @param duplicates      messages the broker sent again that were already journaled
+     * @param delivered       outbox messages the broker acknowledged
+     * @param outboxDropped   undelivered messages dropped at the store's size limit
      */
     public record Snapshot(long received, long processed, Map<DropReason, Long> dropped, Map<RejectReason, Long> rejected,
                            long latencyP50Ms, long latencyP95Ms, double tokensPerSecond, long generatedTokens,
-                           long promptTokens) {
+                           long promptTokens, long duplicates, long delivered, long publishRefused,
+                           long subscribeRefused, long outboxDropped) {
         public long droppedTotal() {
             return dropped.values().stream().mapToLong(Long::longValue).sum();
         }

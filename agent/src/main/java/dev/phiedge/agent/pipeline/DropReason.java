@@ -8,8 +8,10 @@ public enum DropReason {
     COALESCED,
     /** Waited past its deadline (route deadline_s or MQTT v5 message expiry). */
     EXPIRED,
-    /** Still waiting when the agent shut down. */
-    SHUTDOWN;
+    /** Arrived while the agent was shutting down (a QoS 0 event: a QoS 1 one is sent again by the broker). */
+    SHUTDOWN,
+    /** Published by an edge agent (its mark): agents never answer each other. */
+    LOOP;
 
     public String wireName() {
         return name().toLowerCase(java.util.Locale.ROOT);

@@ -8,16 +8,21 @@ import dev.phiedge.agent.mqtt.InboundMessage;
 import dev.phiedge.agent.mqtt.MqttConnection;
 import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.mqtt.OutboundMessage;
+import dev.phiedge.agent.store.MessageStore;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.tinylog.Logger;
 
 /**
- * The daemon assembled: broker connection → intake → queue → inference worker → results, with error
- * reports and stats on the side. Who owns what: Paho's thread runs intake only; the worker thread owns
- * the backend; the outbox thread publishes error reports and GPIO input events; the stats thread
- * publishes stats.
+ * The daemon assembled: broker connection → inbox (journal, then acknowledge) → queue → inference
+ * worker → outbox (store, then publish), with error reports and stats on the side. Who owns what:
+ * Paho's thread only hands messages to the inbox; the inbox thread renders, journals, queues and
+ * acknowledges; the worker thread owns the backend; the outbox thread publishes what the store holds
+ * (results, error reports, GPIO input events) and resolves it on the broker's acknowledgement; the
+ * stats thread publishes stats. The {@link MessageStore} on disk is what survives a crash: events
+ * accepted and not yet answered, and messages not yet delivered, are taken up again at the next start.
  *
  * <p>GPIO (optional): the pins are opened when the agent is built, so a machine without GPIO refuses to
  * start. An input event goes two ways: straight into the intake, so the routes that subscribe to its
@@ -29,14 +34,17 @@ import org.tinylog.Logger;
  */
 public final class EdgeAgent implements AutoCloseable {
 
-    private static final int OUTBOX_CAPACITY = 1000;
+    /** How long a clean stop waits for the broker to take the outbox's backlog (the rest stays on disk). */
+    private static final Duration OUTBOX_GRACE = Duration.ofSeconds(5);
 
     private final AgentConfig config;
     private final InferenceBackend backend;
     private final AgentStats stats = new AgentStats();
     private final EventQueue queue;
     private final MqttConnection connection;
+    private final MessageStore store;
     private final Outbox outbox;
+    private final Inbox inbox;
     private final Intake intake;
     private final InferenceWorker worker;
     private final StatsReporter statsReporter;
@@ -48,31 +56,48 @@ public final class EdgeAgent implements AutoCloseable {
      *
      * @throws GpioUnavailableException the {@code gpio} section cannot be served on this machine (the
      *                                  message says why and what to do); nothing is left open
+     * @throws IOException              the store cannot be opened (its folder cannot be written, or another
+     *                                  agent uses it)
      */
-    public EdgeAgent(AgentConfig config, InferenceBackend backend) throws MqttSetupException, GpioUnavailableException {
+    public EdgeAgent(AgentConfig config, InferenceBackend backend)
+            throws MqttSetupException, GpioUnavailableException, IOException {
         this.config = config;
         this.backend = backend;
         this.queue = new EventQueue(config.routes(), (event, reason) -> {
+            if (reason == DropReason.SHUTDOWN) {
+                return; // offered as the queue closed: it stays in the journal for the next start
+            }
             stats.dropped(reason);
+            event.receipt().eventDone();
             Logger.debug("Dropped event {} of route {} ({})", event.eventId(), event.route().name(), reason.wireName());
         });
         List<MqttConnection.Subscription> subscriptions = config.routes().stream()
                 .map(RouteConfig::subscribe).distinct()
                 .map(filter -> new MqttConnection.Subscription(filter, maxQos(config, filter.text())))
                 .toList();
-        this.connection = new MqttConnection(config.mqtt(), config.agentTopic("status"), subscriptions, this::onMessage);
-        this.outbox = new Outbox(connection, OUTBOX_CAPACITY);
-        ErrorReporter errors = new ErrorReporter(config.deviceId(), config.agentTopic("errors"), stats, outbox::offer);
+        this.connection = new MqttConnection(config.mqtt(), config.deviceId(), config.agentTopic("status"),
+                subscriptions, this::onMessage);
+        this.store = MessageStore.open(config.store());
+        this.outbox = new Outbox(store, connection, stats, config.agentTopic("errors"));
+        ErrorReporter errors = new ErrorReporter(config.deviceId(), config.agentTopic("errors"), stats, outbox);
+        outbox.reportRefusalsTo(errors);
+        connection.onProblems((filter, code) -> {
+            stats.subscribeRefused();
+            errors.reportDelivery(filter, "subscribe_refused", "the broker refused the subscription to '" + filter
+                    + "' (reason code 0x" + Integer.toHexString(code) + ")");
+        });
         this.intake = new Intake(config, queue, errors, stats);
-        ResultPublisher results = new ResultPublisher(config.deviceId(), backend.modelName(), connection);
-        this.worker = new InferenceWorker(queue, backend, results, errors, stats, this::onClassified);
+        this.inbox = new Inbox(intake, queue, store, stats);
+        ResultPublisher results = new ResultPublisher(config.deviceId(), backend.modelName(), outbox);
+        this.worker = new InferenceWorker(queue, backend, results, errors, stats, this::onClassified, outbox);
         this.statsReporter = new StatsReporter(config.deviceId(), config.agentTopic("stats"), stats, queue,
-                outbox::overflow, connection);
+                outbox::backlog, connection);
         try {
             this.gpio = config.gpio().isPresent() ? Gpio.start(config.gpio().get(), this::onGpioEvent) : null;
         } catch (GpioUnavailableException | RuntimeException e) {
             statsReporter.close();
             connection.close();
+            store.close();
             throw e;
         }
     }
@@ -84,16 +109,20 @@ public final class EdgeAgent implements AutoCloseable {
     }
 
     private void onMessage(InboundMessage message) {
-        intake.accept(message);
+        inbox.offer(message);
     }
 
     /** The GPIO inputs' thread: one debounced edge, as event JSON for {@code topic}. */
     private void onGpioEvent(String topic, byte[] payload) {
         if (config.routes().stream().anyMatch(r -> r.subscribe().matches(topic))) {
-            intake.accept(new InboundMessage(topic, payload, 1, false, Optional.empty(), Optional.empty(),
+            inbox.offer(new InboundMessage(topic, payload, 1, false, Optional.empty(), Optional.empty(),
                     Optional.empty(), System.nanoTime()));
         }
-        outbox.offer(OutboundMessage.of(topic, payload, 1, false));
+        try {
+            outbox.publish(OutboundMessage.of(topic, payload, 1, false));
+        } catch (RuntimeException e) {
+            Logger.error(e, "Queueing the GPIO event on '{}' failed", topic);
+        }
     }
 
     /** The worker's thread, after each classification: the GPIO output rules (never blocks). */
@@ -109,6 +138,7 @@ public final class EdgeAgent implements AutoCloseable {
         Logger.info("Model {} warmed up in {} ms", backend.modelName(), (System.nanoTime() - warm) / 1_000_000);
         outbox.start();
         worker.start();
+        inbox.start(); // takes up the journal's unanswered events first
         statsReporter.start(config.statsInterval());
         connection.start();
         Logger.info("Edge agent {} started: {} route(s), model {}", config.deviceId(), config.routes().size(),
@@ -152,8 +182,10 @@ public final class EdgeAgent implements AutoCloseable {
     }
 
     /**
-     * Graceful shutdown: stop intake, finish the event in flight (events still waiting are counted as
-     * dropped), close the GPIO pins, publish final stats and {@code offline}, disconnect, release the model.
+     * Graceful shutdown (SIGTERM): stop taking messages, finish the event in flight, keep the events still
+     * waiting in the journal for the next start, give the broker a few seconds to take the outbox's
+     * backlog (the rest stays on disk), close the GPIO pins, publish final stats and {@code offline},
+     * disconnect, release the model.
      */
     @Override
     public synchronized void close() {
@@ -163,21 +195,29 @@ public final class EdgeAgent implements AutoCloseable {
         closed = true;
         Logger.info("Shutting down: finishing the event in flight");
         intake.close();
+        inbox.stopTaking();
         List<Event> left = queue.close();
         if (!left.isEmpty()) {
-            Logger.info("{} waiting event(s) dropped at shutdown", left.size());
+            Logger.info("{} waiting event(s) kept in the journal for the next start", left.size());
         }
         try {
+            inbox.close();
             worker.close();
             if (gpio != null) {
                 gpio.close(); // after the last result has driven its outputs; they go back to their initial level
             }
             statsReporter.close();
+            outbox.close(OUTBOX_GRACE);
             statsReporter.publishNow();
-            outbox.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        try {
+            store.sync();
+        } catch (RuntimeException e) {
+            Logger.error(e, "The store could not be synced at shutdown");
+        }
+        store.close();
         connection.close();
         backend.close();
         Logger.info("Edge agent {} stopped", config.deviceId());

@@ -17,7 +17,7 @@ public final class ErrorReporter {
     private final AgentStats stats;
     private final MessageSink outbox;
 
-    /** @param outbox must not block: reports are raised on Paho's intake thread (the daemon passes its {@link Outbox}) */
+    /** @param outbox must not block on the broker (the daemon passes its {@link Outbox}) */
     public ErrorReporter(String deviceId, String errorsTopic, AgentStats stats, MessageSink outbox) {
         this.deviceId = deviceId;
         this.errorsTopic = errorsTopic;
@@ -36,6 +36,22 @@ public final class ErrorReporter {
         route.ifPresent(r -> json.put("route", r));
         eventId.ifPresent(id -> json.put("event_id", id));
         json.put("reason", reason.wireName());
+        json.put("detail", detail);
+        json.put("ts", JsonText.now());
+        outbox.publish(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));
+    }
+
+    /**
+     * Reports something the broker refused (a publish or a subscription) on the errors topic; the caller
+     * has counted and logged it.
+     *
+     * @param reason {@code publish_refused} or {@code subscribe_refused}
+     */
+    public void reportDelivery(String topic, String reason, String detail) {
+        ObjectNode json = JsonText.object();
+        json.put("device", deviceId);
+        json.put("topic", topic);
+        json.put("reason", reason);
         json.put("detail", detail);
         json.put("ts", JsonText.now());
         outbox.publish(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));

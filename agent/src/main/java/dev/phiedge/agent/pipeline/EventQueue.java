@@ -20,6 +20,11 @@ import java.util.function.BiConsumer;
  * its own policy for a full lane. The worker takes the event that arrived first across all lanes.
  * Nothing leaves the queue silently: every eviction, refusal, replacement or expiry is handed to the
  * drop listener with its reason.
+ *
+ * <p>The drop policies apply to QoS 0 events. An event that must not be dropped (QoS 1, journaled) waits
+ * for room instead: its producer calls {@link #awaitRoom} before it journals and offers the event, and
+ * meanwhile the broker holds the rest (the agent has not acknowledged them). Coalescing and deadlines
+ * apply to every event. There is one producer (the daemon's inbox thread), so room once seen stays.
  */
 public final class EventQueue {
 
@@ -27,6 +32,7 @@ public final class EventQueue {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition notEmpty = lock.newCondition();
+    private final Condition notFull = lock.newCondition();
     private final Map<String, Deque<Entry>> lanes = new LinkedHashMap<>();
     private final Map<String, RouteConfig> routes = new LinkedHashMap<>();
     private final BiConsumer<Event, DropReason> dropListener;
@@ -83,7 +89,7 @@ public final class EventQueue {
                 } else if (lane.size() >= route.queue().capacity()) {
                     evicted = removeExpired(lane, now);
                     evictedReason = DropReason.EXPIRED;
-                    if (evicted == null) {
+                    if (evicted == null && !event.mustNotDrop()) {
                         if (route.queue().policy() == QueuePolicy.DROP_NEWEST) {
                             dropped = event;
                             reason = DropReason.QUEUE_FULL;
@@ -113,6 +119,47 @@ public final class EventQueue {
             dropListener.accept(dropped, reason);
         }
         return accepted;
+    }
+
+    /**
+     * Waits until each of {@code events} can be offered without a drop: its lane has room, holds an
+     * expired event to evict, or holds one with the same coalesce key.
+     *
+     * @return false when the queue was closed or the time ran out
+     */
+    public boolean awaitRoom(List<Event> events, long timeout, TimeUnit unit) throws InterruptedException {
+        long waitNanos = unit.toNanos(timeout);
+        lock.lock();
+        try {
+            while (!closed) {
+                long now = System.nanoTime();
+                boolean room = true;
+                for (Event event : events) {
+                    Deque<Entry> lane = lanes.get(event.route().name());
+                    RouteConfig route = routes.get(event.route().name());
+                    if (lane.size() < route.queue().capacity()
+                            || lane.stream().anyMatch(e -> e.event().expiredAt(now))
+                            || (route.queue().policy() == QueuePolicy.COALESCE && event.coalesceKey().isPresent()
+                                && lane.stream().anyMatch(e -> e.event().coalesceKey().equals(event.coalesceKey())))) {
+                        continue;
+                    }
+                    room = false;
+                    break;
+                }
+                if (room) {
+                    return true;
+                }
+                if (waitNanos <= 0) {
+                    return false;
+                }
+                // Bounded waits: an event in the lane may pass its deadline without anyone taking it.
+                waitNanos -= Math.min(waitNanos, TimeUnit.MILLISECONDS.toNanos(100))
+                        - notFull.awaitNanos(Math.min(waitNanos, TimeUnit.MILLISECONDS.toNanos(100)));
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
     }
 
     private Optional<Event> removeSameKey(Deque<Entry> lane, Event event) {
@@ -173,6 +220,7 @@ public final class EventQueue {
                 }
                 Event event = oldest.pollFirst().event();
                 depth--;
+                notFull.signalAll();
                 if (!event.expiredAt(System.nanoTime())) {
                     return Optional.of(event);
                 }
@@ -184,7 +232,10 @@ public final class EventQueue {
         }
     }
 
-    /** Stops accepting; the events still waiting are dropped as {@link DropReason#SHUTDOWN} and returned. */
+    /**
+     * Stops accepting and returns the events still waiting, without dropping them: journaled events are
+     * handled again at the next start, and the caller decides about the others.
+     */
     public List<Event> close() {
         List<Event> left = new java.util.ArrayList<>();
         lock.lock();
@@ -196,10 +247,10 @@ public final class EventQueue {
             }
             depth = 0;
             notEmpty.signalAll();
+            notFull.signalAll();
         } finally {
             lock.unlock();
         }
-        left.forEach(e -> dropListener.accept(e, DropReason.SHUTDOWN));
         return left;
     }
 

@@ -18,21 +18,25 @@ public final class InferenceWorker implements AutoCloseable {
     private final ErrorReporter errors;
     private final AgentStats stats;
     private final BiConsumer<String, String> classified;
+    private final Outbox outbox;
     private final Thread thread;
     private volatile boolean stopping;
 
     public InferenceWorker(EventQueue queue, InferenceBackend backend, ResultPublisher results, ErrorReporter errors,
                            AgentStats stats) {
-        this(queue, backend, results, errors, stats, (route, label) -> { });
+        this(queue, backend, results, errors, stats, (route, label) -> { }, null);
     }
 
     /**
      * @param classified told {@code (route, label)} after each classification, before the result is
      *                   published (the GPIO rules: an alarm must not wait for the broker); it must not block
+     * @param outbox     the daemon's durable outbox: an answer counts as processed once it is on disk there;
+     *                   null to publish through {@code results}' own sink
      */
     public InferenceWorker(EventQueue queue, InferenceBackend backend, ResultPublisher results, ErrorReporter errors,
-                           AgentStats stats, BiConsumer<String, String> classified) {
+                           AgentStats stats, BiConsumer<String, String> classified, Outbox outbox) {
         this.classified = classified;
+        this.outbox = outbox;
         this.queue = queue;
         this.backend = backend;
         this.results = results;
@@ -72,10 +76,17 @@ public final class InferenceWorker implements AutoCloseable {
             }
             long inferenceMs = TimeUnit.NANOSECONDS.toMillis(inferenceNanos);
             ObjectNode result = results.result(event, outcome, queuedMs, inferenceMs);
-            // Counted before it is published, so that whoever has seen a result also sees it in the stats
-            // (counted after, a test reading the stats on receiving the last result saw 199 of 200).
-            stats.processed(queuedMs + inferenceMs, inferenceNanos, outcome.promptTokens(), outcome.generatedTokens());
-            results.publish(event, result);
+            // Counted once durably queued and before anyone can receive it, so that whoever has seen a
+            // result also sees it in the stats, and nothing counts as processed that a crash could lose.
+            Runnable count = () -> stats.processed(queuedMs + inferenceMs, inferenceNanos, outcome.promptTokens(),
+                    outcome.generatedTokens());
+            if (outbox != null) {
+                outbox.publishDurably(results.messages(event, result), event.receipt(), count);
+            } else {
+                count.run();
+                results.publish(event, result);
+                event.receipt().eventDone();
+            }
             return Optional.of(result);
         } catch (PromptTooLongException e) {
             errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.PROMPT_TOO_LONG,
@@ -85,6 +96,11 @@ public final class InferenceWorker implements AutoCloseable {
             Logger.error(e, "Inference failed for route {} (event {})", event.route().name(), event.eventId());
             errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.INFERENCE_FAILED,
                     e.getClass().getSimpleName() + ": " + e.getMessage(), Optional.of(event.eventId()));
+        }
+        // Refused: the report is the answer.
+        event.receipt().eventDone();
+        if (outbox != null) {
+            outbox.commit();
         }
         return Optional.empty();
     }

@@ -20,10 +20,11 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Turns an arriving message into events, one per matching route, and queues them. It runs on Paho's
- * thread, so it only does bounded, non-blocking work: the size check comes before any decoding, the
- * JSON depth is capped, and refusals are handed to the {@link ErrorReporter}'s outbox. Rendering happens
- * here, not in the worker, so a broken event is refused at once instead of after waiting its turn.
+ * Turns an arriving message into events, one per matching route. It does bounded work only: the size
+ * check comes before any decoding, the JSON depth is capped, and refusals go to the {@link ErrorReporter}.
+ * Rendering happens here, not in the worker, so a broken event is refused at once instead of after
+ * waiting its turn. The daemon calls {@link #events} from its {@link Inbox}, which journals and queues
+ * what comes back; {@link #accept} queues directly (the command line's {@code once}).
  */
 public final class Intake {
 
@@ -48,21 +49,35 @@ public final class Intake {
     }
 
     public void accept(InboundMessage message) {
+        if (!open) {
+            config.routes().stream().filter(r -> r.subscribe().matches(message.topic()))
+                    .forEach(r -> stats.dropped(DropReason.SHUTDOWN));
+            return;
+        }
+        events(message).forEach(queue::offer);
+    }
+
+    /**
+     * The events a message becomes, one per matching route that can render it; refusals are reported and
+     * counted, and what no route matches (or another agent published) becomes nothing.
+     */
+    public List<Event> events(InboundMessage message) {
         stats.received();
         List<RouteConfig> routes = config.routes().stream().filter(r -> r.subscribe().matches(message.topic())).toList();
         if (routes.isEmpty()) {
-            return; // a subscription that overlaps no route cannot happen; nothing to answer
+            return List.of(); // a subscription that overlaps no route cannot happen; nothing to answer
         }
-        if (!open) {
-            routes.forEach(r -> stats.dropped(DropReason.SHUTDOWN));
-            return;
+        if (message.fromAgent()) {
+            // Another agent's result or report: answering it could start two agents answering each other.
+            routes.forEach(r -> stats.dropped(DropReason.LOOP));
+            return List.of();
         }
         Optional<String> routeName = routes.size() == 1 ? Optional.of(routes.getFirst().name()) : Optional.empty();
         Optional<String> correlationId = message.correlationData().map(Intake::correlationText);
         if (message.payload().length > config.limits().maxPayloadBytes()) {
             errors.report(message.topic(), routeName, RejectReason.TOO_LARGE, message.payload().length
                     + " bytes; the limit is " + config.limits().maxPayloadBytes(), correlationId);
-            return;
+            return List.of();
         }
         String text;
         try {
@@ -72,7 +87,7 @@ public final class Intake {
                     .decode(ByteBuffer.wrap(message.payload())).toString();
         } catch (CharacterCodingException e) {
             errors.report(message.topic(), routeName, RejectReason.NOT_UTF8, "the payload is not valid UTF-8", correlationId);
-            return;
+            return List.of();
         }
         JsonNode payload;
         try {
@@ -81,16 +96,18 @@ public final class Intake {
             RejectReason reason = e.kind() == PayloadReader.PayloadException.Kind.TOO_DEEP
                     ? RejectReason.TOO_DEEP : RejectReason.NOT_JSON;
             errors.report(message.topic(), routeName, reason, e.getMessage(), correlationId);
-            return;
+            return List.of();
         }
         String eventId = eventId(payload, correlationId);
         TemplateInput input = new TemplateInput(payload, text, message.topic(), config.deviceId());
+        List<Event> events = new java.util.ArrayList<>(routes.size());
         for (RouteConfig route : routes) {
-            admit(route, message, input, eventId);
+            render(route, message, input, eventId).ifPresent(events::add);
         }
+        return events;
     }
 
-    private void admit(RouteConfig route, InboundMessage message, TemplateInput input, String eventId) {
+    private Optional<Event> render(RouteConfig route, InboundMessage message, TemplateInput input, String eventId) {
         String prompt;
         String publishTopic;
         try {
@@ -99,13 +116,13 @@ public final class Intake {
         } catch (MissingFieldException e) {
             errors.report(message.topic(), Optional.of(route.name()), RejectReason.MISSING_FIELD, e.getMessage(),
                     Optional.of(eventId));
-            return;
+            return Optional.empty();
         }
         String topicProblem = TopicFilter.topicNameProblem(publishTopic);
         if (topicProblem != null) {
             errors.report(message.topic(), Optional.of(route.name()), RejectReason.INVALID_PUBLISH_TOPIC,
                     "publish topic: " + topicProblem, Optional.of(eventId));
-            return;
+            return Optional.empty();
         }
         Optional<String> coalesceKey = route.queue().coalesceKey().flatMap(field -> {
             try {
@@ -114,7 +131,7 @@ public final class Intake {
                 return Optional.empty(); // no key: the event simply does not coalesce
             }
         });
-        queue.offer(new Event(route, message.topic(), prompt, publishTopic, eventId, message.responseTopic(),
+        return Optional.of(new Event(route, message.topic(), prompt, publishTopic, eventId, message.responseTopic(),
                 message.correlationData(), coalesceKey, message.receivedNanos(), deadline(route, message)));
     }
 

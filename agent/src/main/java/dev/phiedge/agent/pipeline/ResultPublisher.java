@@ -3,6 +3,8 @@ package dev.phiedge.agent.pipeline;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.OutboundMessage;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -47,10 +49,17 @@ public final class ResultPublisher {
     }
 
     public void publish(Event event, ObjectNode result) {
+        messages(event, result).forEach(sink::publish);
+    }
+
+    /** The messages that carry {@code result}: on the route's topic, and on the response topic of a v5 request. */
+    public List<OutboundMessage> messages(Event event, ObjectNode result) {
         byte[] bytes = JsonText.bytes(result);
-        sink.publish(new OutboundMessage(event.publishTopic(), bytes, event.route().qos(), event.route().retain(),
+        List<OutboundMessage> out = new ArrayList<>(2);
+        out.add(new OutboundMessage(event.publishTopic(), bytes, event.route().qos(), event.route().retain(),
                 Optional.empty()));
         event.responseTopic().ifPresent(topic ->
-                sink.publish(new OutboundMessage(topic, bytes, event.route().qos(), false, event.correlationData())));
+                out.add(new OutboundMessage(topic, bytes, event.route().qos(), false, event.correlationData())));
+        return out;
     }
 }

@@ -17,19 +17,19 @@ public final class StatsReporter implements AutoCloseable {
     private final String topic;
     private final AgentStats stats;
     private final EventQueue queue;
-    private final LongSupplier outboxOverflow;
+    private final LongSupplier outboxBacklog;
     private final MessageSink sink;
     private final long startedNanos = System.nanoTime();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().name("stats").daemon(true).unstarted(r));
 
-    public StatsReporter(String deviceId, String topic, AgentStats stats, EventQueue queue, LongSupplier outboxOverflow,
+    public StatsReporter(String deviceId, String topic, AgentStats stats, EventQueue queue, LongSupplier outboxBacklog,
                          MessageSink sink) {
         this.deviceId = deviceId;
         this.topic = topic;
         this.stats = stats;
         this.queue = queue;
-        this.outboxOverflow = outboxOverflow;
+        this.outboxBacklog = outboxBacklog;
         this.sink = sink;
     }
 
@@ -53,7 +53,14 @@ public final class StatsReporter implements AutoCloseable {
         ObjectNode rejected = json.putObject("rejected");
         s.rejected().forEach((reason, count) -> rejected.put(reason.wireName(), count));
         json.put("rejected_total", s.rejectedTotal());
-        json.put("outbox_overflow", outboxOverflow.getAsLong());
+        json.put("duplicates", s.duplicates());
+        // outbox: results and reports waiting for the broker (on disk), delivered, refused by the broker
+        // for good, and dropped at the store's size limit (outbox_overflow)
+        json.put("outbox_backlog", outboxBacklog.getAsLong());
+        json.put("delivered", s.delivered());
+        json.put("publish_refused", s.publishRefused());
+        json.put("subscribe_refused", s.subscribeRefused());
+        json.put("outbox_overflow", s.outboxDropped());
         ObjectNode latency = json.putObject("latency_ms");
         latency.put("p50", s.latencyP50Ms());
         latency.put("p95", s.latencyP95Ms());

@@ -308,6 +308,10 @@ class EdgeAgentBrokerTest {
         return json(client.awaitTopic(assessment, WAIT));
     }
 
+    /**
+     * QoS 0 events keep their route's drop policy: a burst beyond the lane's capacity evicts the oldest.
+     * (QoS 1 events wait at the broker instead: see the back-pressure test.)
+     */
     @Test
     void aBurstStaysWithinCapacityAndEveryEventIsAnsweredOrCounted(TestInfo info) throws Exception {
         String d = device(info);
@@ -328,12 +332,12 @@ class EdgeAgentBrokerTest {
             try {
                 // The first event holds the worker at the gate, in front of the real model; the rest arrive
                 // meanwhile, so the queue must absorb the burst within its capacity, evicting the oldest.
-                client.publish(d + "/greenhouse/" + READINGS.getFirst().zone() + "/climate", READINGS.getFirst().payload("burst-0"), 1);
+                client.publish(d + "/greenhouse/" + READINGS.getFirst().zone() + "/climate", READINGS.getFirst().payload("burst-0"), 0);
                 sent.put("burst-0", READINGS.getFirst());
                 waitFor(() -> backend.calls() == 1, "the worker is busy with the first event");
                 for (int i = 1; i < events; i++) {
                     Reading reading = READINGS.get(i % READINGS.size());
-                    client.publish(d + "/greenhouse/" + reading.zone() + "/climate", reading.payload("burst-" + i), 1);
+                    client.publish(d + "/greenhouse/" + reading.zone() + "/climate", reading.payload("burst-" + i), 0);
                     sent.put("burst-" + i, reading);
                 }
                 waitFor(() -> agent.stats().received() == events, "all events received");
@@ -385,6 +389,51 @@ class EdgeAgentBrokerTest {
             assertTrue(published.get("heap_used_bytes").asLong() > 0);
             assertTrue(published.has("latency_ms") && published.get("latency_ms").has("p95"));
             assertTrue(published.get("tokens_per_s").asDouble() > 0, "the real model's throughput: " + published);
+        }
+    }
+
+    /**
+     * QoS 1 events are never dropped for a full lane: the agent stops acknowledging, so the broker holds
+     * the rest (MQTT v5 Receive Maximum), and every event is answered once the worker catches up.
+     */
+    @Test
+    void aQos1BurstWaitsAtTheBrokerAndEveryEventIsAnswered(TestInfo info) throws Exception {
+        String d = device(info);
+        int events = 60;
+        int capacity = 5;
+        GatedBackend backend = GatedBackend.closed(shared.model());
+        AgentConfig config = config(d, "{policy: drop_oldest, capacity: " + capacity + "}", "60", 200);
+        try (TestClient client = new TestClient(shared.broker().url(), d + "-test");
+             EdgeAgent agent = new EdgeAgent(config, backend)) {
+            client.subscribe(d + "/greenhouse/+/climate/assessment");
+            agent.start();
+            assertTrue(agent.awaitConnected(WAIT));
+            Map<String, Reading> sent = new HashMap<>();
+            try {
+                for (int i = 0; i < events; i++) {
+                    Reading reading = READINGS.get(i % READINGS.size());
+                    client.publish(d + "/greenhouse/" + reading.zone() + "/climate", reading.payload("qos1-" + i), 1);
+                    sent.put("qos1-" + i, reading);
+                }
+                waitFor(() -> backend.calls() == 1 && agent.queueMaxDepth() == capacity, "the worker held, the lane full");
+                Thread.sleep(500); // time for the broker to push more, if it were allowed to
+                long received = agent.stats().received();
+                // In flight to the agent: the event at the gate, the full lane, the one waiting for room, and
+                // what the broker may send unacknowledged (receive_maximum, 32 by default) waiting behind it.
+                assertTrue(received <= 1 + capacity + 1, "received " + received + " while the worker was held");
+                assertEquals(0, agent.stats().droppedTotal());
+            } finally {
+                backend.openGate();
+            }
+            Map<String, String> labels = new HashMap<>();
+            while (labels.size() < events) {
+                JsonNode result = json(client.await(r -> r.topic().endsWith("/assessment"), WAIT, "result " + labels.size()));
+                labels.put(result.get("event_id").textValue(), result.get("label").textValue());
+            }
+            assertEquals(sent.keySet(), labels.keySet());
+            labels.forEach((id, label) -> assertEquals(sent.get(id).expected(), label, id));
+            assertTrue(agent.queueMaxDepth() <= capacity);
+            assertEquals(0, agent.stats().droppedTotal());
         }
     }
 

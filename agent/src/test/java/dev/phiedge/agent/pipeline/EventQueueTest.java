@@ -118,13 +118,68 @@ class EventQueueTest {
     }
 
     @Test
-    void closeDropsWhatIsWaitingAndRefusesMore() throws Exception {
+    void closeHandsBackWhatIsWaitingWithoutDroppingItAndRefusesMore() throws Exception {
         RouteConfig r = route("r", QueuePolicy.DROP_OLDEST, 5);
         EventQueue q = queue(r);
         q.offer(event(r, "e1"));
-        assertEquals(1, q.close().size());
+        assertEquals(List.of("e1"), q.close().stream().map(Event::eventId).toList());
         assertFalse(q.offer(event(r, "e2")));
-        assertEquals(List.of("e1:shutdown", "e2:shutdown"), drops);
+        assertEquals(List.of("e2:shutdown"), drops, "what was waiting is the caller's (the journal keeps it)");
         assertEquals(Optional.empty(), q.take(1, TimeUnit.SECONDS));
+    }
+
+    private static Event mustNotDrop(RouteConfig route, String id) {
+        return event(route, id).journaled(Receipt.NONE, true);
+    }
+
+    @Test
+    void anEventThatMustNotBeDroppedIsNeverDroppedByTheLanePolicy() throws Exception {
+        for (QueuePolicy policy : List.of(QueuePolicy.DROP_OLDEST, QueuePolicy.DROP_NEWEST)) {
+            drops.clear();
+            RouteConfig r = route("r", policy, 2);
+            EventQueue q = queue(r);
+            assertTrue(q.offer(mustNotDrop(r, "a")));
+            assertTrue(q.offer(mustNotDrop(r, "b")));
+            assertTrue(q.offer(mustNotDrop(r, "c")), policy.name());
+            assertEquals(List.of(), drops, policy.name());
+            assertEquals(List.of("a", "b", "c"), drain(q), policy.name());
+        }
+    }
+
+    @Test
+    void awaitRoomWaitsForTheWorkerToTakeAnEvent() throws Exception {
+        RouteConfig r = route("r", QueuePolicy.DROP_OLDEST, 1);
+        RouteConfig other = route("other", QueuePolicy.DROP_OLDEST, 1);
+        EventQueue q = queue(r, other);
+        q.offer(mustNotDrop(r, "a"));
+        List<Event> next = List.of(mustNotDrop(r, "b"));
+        assertFalse(q.awaitRoom(next, 50, TimeUnit.MILLISECONDS), "the lane is full");
+        assertTrue(q.awaitRoom(List.of(mustNotDrop(other, "x")), 0, TimeUnit.MILLISECONDS), "another lane has room");
+        Thread taker = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(100);
+                q.take(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(q.awaitRoom(next, 5, TimeUnit.SECONDS));
+        taker.join();
+        q.close();
+        assertFalse(q.awaitRoom(next, 5, TimeUnit.SECONDS), "a closed queue has no room");
+    }
+
+    @Test
+    void awaitRoomSeesRoomWhereAnEventWouldCoalesceOrHasExpired() throws Exception {
+        RouteConfig r = route("r", QueuePolicy.COALESCE, 1);
+        EventQueue q = queue(r);
+        q.offer(event(r, "a", "front", Long.MAX_VALUE));
+        assertTrue(q.awaitRoom(List.of(event(r, "b", "front", Long.MAX_VALUE)), 0, TimeUnit.MILLISECONDS));
+        assertFalse(q.awaitRoom(List.of(event(r, "c", "garage", Long.MAX_VALUE)), 0, TimeUnit.MILLISECONDS));
+
+        RouteConfig s = route("s", QueuePolicy.DROP_OLDEST, 1);
+        EventQueue q2 = queue(s);
+        q2.offer(event(s, "old", null, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(30)));
+        assertTrue(q2.awaitRoom(List.of(mustNotDrop(s, "new")), 2, TimeUnit.SECONDS), "the waiting event expires");
     }
 }
