@@ -87,15 +87,4 @@ class PromptTemplateTest {
             assertThrows(TemplateSyntaxException.class, () -> PromptTemplate.parse(bad), bad);
         }
     }
-
-    @Test
-    void payloadReaderSaysWhyItRefuses() {
-        PayloadReader shallow = new PayloadReader(4);
-        assertEquals(PayloadReader.PayloadException.Kind.TOO_DEEP,
-                assertThrows(PayloadReader.PayloadException.class, () -> shallow.read("[[[[[[1]]]]]]")).kind());
-        for (String bad : List.of("", "   ", "not json", "{\"a\":1} trailing", "{\"a\":")) {
-            assertEquals(PayloadReader.PayloadException.Kind.NOT_JSON,
-                    assertThrows(PayloadReader.PayloadException.class, () -> shallow.read(bad)).kind(), bad);
-        }
-    }
 }
