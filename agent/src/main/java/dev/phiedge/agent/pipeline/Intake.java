@@ -5,10 +5,10 @@ import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.mqtt.InboundMessage;
 import dev.phiedge.agent.mqtt.TopicFilter;
-import dev.phiedge.agent.template.MissingFieldException;
 import dev.phiedge.agent.template.PayloadReader;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateInput;
+import dev.phiedge.agent.template.TemplateRenderException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -113,8 +113,8 @@ public final class Intake {
         try {
             prompt = route.prompt().render(input);
             publishTopic = route.publish().render(input);
-        } catch (MissingFieldException e) {
-            errors.report(message.topic(), Optional.of(route.name()), RejectReason.MISSING_FIELD, e.getMessage(),
+        } catch (TemplateRenderException e) {
+            errors.report(message.topic(), Optional.of(route.name()), RejectReason.valueOf(e.kind().name()), e.getMessage(),
                     Optional.of(eventId));
             return Optional.empty();
         }
@@ -127,7 +127,7 @@ public final class Intake {
         Optional<String> coalesceKey = route.queue().coalesceKey().flatMap(field -> {
             try {
                 return Optional.of(PromptTemplate.renderField(field, input));
-            } catch (MissingFieldException e) {
+            } catch (TemplateRenderException e) {
                 return Optional.empty(); // no key: the event simply does not coalesce
             }
         });

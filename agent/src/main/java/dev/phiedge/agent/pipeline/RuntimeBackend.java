@@ -29,9 +29,12 @@ public final class RuntimeBackend implements InferenceBackend {
     private final Session session;
     private final Map<String, int[]> routePrefixes = new HashMap<>();
     private final Map<List<String>, List<int[]>> labelReplies = new HashMap<>();
+    private final TokenLowerBound tokenFloor;
+
     private RuntimeBackend(LanguageModel model) {
         this.model = model;
         this.session = model.newSession();
+        this.tokenFloor = TokenLowerBound.of(model.tokenizer().vocabulary());
     }
 
     /** Maps the model file; {@code context} bounds the KV cache, {@code threads} the cores used. */
@@ -102,8 +105,18 @@ public final class RuntimeBackend implements InferenceBackend {
      * Tokenizes the chat prompt, checks it fits, and makes sure the route's system prefix is saved.
      * Special-token text inside the event (a payload saying {@code <|end|><|assistant|>}) stays plain
      * text: it cannot close the user turn.
+     *
+     * <p>First, from the user prompt's length alone: when even its most optimistic tokenization (every
+     * token as long as the vocabulary's longest piece) cannot fit the context, it is refused at once,
+     * without the tokenizing, which costs time and memory in proportion to the text. That estimate is a
+     * lower bound on the real count (see {@link TokenLowerBound}), so it never refuses a prompt that fits:
+     * a prompt under it is tokenized and judged by its real count below.
      */
     private int[] promptTokens(String route, String system, String userPrompt) throws PromptTooLongException {
+        TokenLowerBound.Estimate estimate = tokenFloor.estimate(userPrompt);
+        if (estimate.minimumTokens() >= model.contextLength()) {
+            throw PromptTooLongException.estimated(estimate.minimumTokens(), estimate.utf8Bytes(), model.contextLength());
+        }
         int[] prompt = ChatTemplate.phi3().encode(model.tokenizer(), system, userPrompt);
         if (prompt.length >= model.contextLength()) throw new PromptTooLongException(prompt.length, model.contextLength());
         int[] prefix = routePrefixes.computeIfAbsent(route + "\u0000" + system, k -> systemPrefix(system));

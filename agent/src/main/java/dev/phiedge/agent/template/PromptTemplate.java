@@ -10,15 +10,30 @@ import java.util.List;
  * <ul>
  *   <li>{@code {a.b}} is a path into the JSON payload; {@code {$topic[N]}} is level N of the topic, from 0;
  *       {@code {$device}} is the device id; {@code {$payload}} is the payload text as received;</li>
- *   <li>a number renders as the payload wrote it (21.0 stays 21.0, 72 stays 72); a string as its text;</li>
+ *   <li>a number renders as the payload wrote it (21.0 stays 21.0, 72 stays 72, 1.5e3 is 1500); a string
+ *       as its text;</li>
  *   <li>an array renders as its elements joined by ", "; an empty array or null renders as {@code none}.</li>
  * </ul>
+ * Beyond the README, for new templates: {@code {a.b:format}} types the value ({@link FieldFormat}:
+ * {@code number}, {@code int}, {@code %.Nf}, {@code percent}), and {@code {a.b|text}} renders
+ * {@code text} when the field is missing or null (both: {@code {a.b:%.1f|n/a}}). Bounds: a number
+ * renders to at most {@link #MAX_NUMBER_CHARS} characters, else BAD_NUMBER; a placeholder other than
+ * {@code {$payload}} to at most {@link TemplateInput#maxFieldChars()}, else FIELD_TOO_LONG.
  * There is no escape for braces: a lone '{' or '}' is a syntax error, reported at configuration time.
  */
 public final class PromptTemplate {
 
     /** What a null or an empty array renders as. */
     public static final String NONE = "none";
+
+    /**
+     * The longest text a number may render to, sign and point included. A JSON number is a few
+     * characters of payload but may stand for a huge text: {@code 1e10000000} written out is ten million
+     * digits, which would exhaust a small device's heap (and the prompt's context) before the model ever
+     * saw it. No reading needs more: a long is at most 20 characters, a double's 17 significant digits
+     * with sign and point 19; 32 leaves room for decimals written with extra precision.
+     */
+    public static final int MAX_NUMBER_CHARS = 32;
 
     private final String source;
     private final List<Object> parts; // String literals and TemplateField placeholders, in order
@@ -75,7 +90,13 @@ public final class PromptTemplate {
         return out;
     }
 
-    public String render(TemplateInput input) throws MissingFieldException {
+    /**
+     * Renders the template. Every placeholder but {@code {$payload}} is bounded by
+     * {@link TemplateInput#maxFieldChars()}; numbers by {@link #MAX_NUMBER_CHARS}.
+     *
+     * @throws TemplateRenderException the event does not fit the template; {@code kind()} says why
+     */
+    public String render(TemplateInput input) throws TemplateRenderException {
         StringBuilder out = new StringBuilder(source.length() + 64);
         for (Object part : parts) {
             if (part instanceof String literal) {
@@ -88,23 +109,44 @@ public final class PromptTemplate {
     }
 
     /** Renders one placeholder on its own; coalesce keys use this. */
-    public static String renderField(TemplateField field, TemplateInput input) throws MissingFieldException {
+    public static String renderField(TemplateField field, TemplateInput input) throws TemplateRenderException {
         return switch (field) {
-            case TemplateField.Device d -> input.deviceId();
-            case TemplateField.Payload p -> input.rawPayload();
+            case TemplateField.Device d -> bounded(d.source(), input.deviceId(), input.maxFieldChars());
+            case TemplateField.Payload p -> input.rawPayload(); // exempt: the payload size limit bounds it
             case TemplateField.TopicLevel t -> {
                 List<String> levels = splitTopic(input.topic());
                 if (t.index() >= levels.size()) {
                     throw new MissingFieldException(t.source(), "{" + t.source() + "}: topic '" + input.topic()
                             + "' has only " + levels.size() + " levels (counted from 0)");
                 }
-                yield levels.get(t.index());
+                yield bounded(t.source(), levels.get(t.index()), input.maxFieldChars());
             }
-            case TemplateField.PayloadPath p -> renderValue(resolve(p, input.payload()));
+            case TemplateField.PayloadPath p -> renderPath(p, input);
         };
     }
 
-    private static JsonNode resolve(TemplateField.PayloadPath path, JsonNode payload) throws MissingFieldException {
+    private static String renderPath(TemplateField.PayloadPath path, TemplateInput input) throws TemplateRenderException {
+        JsonNode node = resolve(path, input.payload());
+        if (node == null || node.isNull()) {
+            if (path.defaultText().isPresent()) {
+                return path.defaultText().get();
+            }
+            if (node == null) {
+                throw new MissingFieldException(path.source(), "{" + path.source() + "}: the payload has no field '"
+                        + path.path() + "'");
+            }
+            if (path.format().numeric()) {
+                throw NumberText.wrongType(path, node, -1);
+            }
+            return NONE;
+        }
+        FieldText out = new FieldText(path.source(), input.maxFieldChars(), !node.isArray());
+        appendValue(out, path, node, -1);
+        return out.toString();
+    }
+
+    /** The node at the path, or null when a key or index along it is missing. */
+    private static JsonNode resolve(TemplateField.PayloadPath path, JsonNode payload) {
         JsonNode node = payload;
         for (String segment : path.segments()) {
             JsonNode next = null;
@@ -114,42 +156,90 @@ public final class PromptTemplate {
                 next = node.get(Integer.parseInt(segment));
             }
             if (next == null) {
-                throw new MissingFieldException(path.source(), "{" + path.source() + "}: the payload has no field '"
-                        + String.join(".", path.segments()) + "'");
+                return null;
             }
             node = next;
         }
         return node;
     }
 
-    /** The README's value rules; nested objects, which it does not cover, render as compact JSON. */
-    static String renderValue(JsonNode node) {
-        if (node == null || node.isNull()) {
-            return NONE;
-        }
-        if (node.isTextual()) {
-            return node.textValue();
-        }
-        if (node.isBigDecimal()) {
-            return node.decimalValue().toPlainString();
-        }
-        if (node.isNumber() || node.isBoolean()) {
-            return node.asText();
-        }
+    /**
+     * The README's value rules; nested objects, which it does not cover, render as compact JSON. A typed
+     * format applies to each element of an array; {@code index} is the element's, for messages, or -1.
+     */
+    private static void appendValue(FieldText out, TemplateField.PayloadPath path, JsonNode node, int index)
+            throws TemplateRenderException {
         if (node.isArray()) {
             if (node.isEmpty()) {
-                return NONE;
+                out.append(NONE);
+                return;
             }
-            StringBuilder out = new StringBuilder();
+            int start = out.chars(); // as before: no separator while this array's text is still empty
+            int i = 0;
             for (JsonNode element : node) {
-                if (!out.isEmpty()) {
+                if (out.chars() > start) {
                     out.append(", ");
                 }
-                out.append(renderValue(element));
+                appendValue(out, path, element, i++);
             }
-            return out.toString();
+        } else if (path.format().numeric()) {
+            out.append(NumberText.format(path, node, index));
+        } else if (node.isNull()) {
+            out.append(NONE);
+        } else if (node.isTextual()) {
+            out.append(node.textValue());
+        } else if (node.isNumber()) {
+            out.append(NumberText.asWritten(path.source(), node));
+        } else if (node.isBoolean()) {
+            out.append(node.asText());
+        } else {
+            out.append(node.toString());
         }
-        return node.toString();
+    }
+
+    /** A topic level or the device id, checked against the per-field limit. */
+    private static String bounded(String field, String value, int limit) throws TemplateRenderException {
+        FieldText out = new FieldText(field, limit, true);
+        out.append(value);
+        return out.toString();
+    }
+
+    /**
+     * One placeholder's text, refused with FIELD_TOO_LONG as soon as it passes the limit, so that an
+     * array of many elements is not joined in full first. Lengths are Unicode code points.
+     */
+    private static final class FieldText {
+        private final String field;
+        private final int limit;
+        private final boolean single; // one value, not an array's elements: the length is exact
+        private final StringBuilder text = new StringBuilder();
+        private long length;
+
+        FieldText(String field, int limit, boolean single) {
+            this.field = field;
+            this.limit = limit;
+            this.single = single;
+        }
+
+        void append(String s) throws TemplateRenderException {
+            length += s.codePointCount(0, s.length());
+            if (length > limit) {
+                throw new TemplateRenderException(TemplateRenderException.Kind.FIELD_TOO_LONG, field, "{" + field + "}: "
+                        + (single ? "the value is " + length + " characters" : "the array renders to more than " + limit
+                        + " characters") + "; the limit is " + limit + " (limits.max_field_chars)");
+            }
+            text.append(s);
+        }
+
+        /** The UTF-16 length so far. */
+        int chars() {
+            return text.length();
+        }
+
+        @Override
+        public String toString() {
+            return text.toString();
+        }
     }
 
     private static List<String> splitTopic(String topic) {

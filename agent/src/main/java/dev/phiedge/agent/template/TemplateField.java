@@ -1,6 +1,8 @@
 package dev.phiedge.agent.template;
 
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One {@code {...}} placeholder of a template, parsed. The set of variables is closed on purpose: a
@@ -11,10 +13,30 @@ public sealed interface TemplateField {
     /** The placeholder as written between the braces, for messages. */
     String source();
 
-    /** {@code {a.b.c}}: a path into the JSON payload; a numeric segment also indexes an array. */
-    record PayloadPath(String source, List<String> segments) implements TemplateField {
+    /**
+     * {@code {a.b.c}}: a path into the JSON payload; a numeric segment also indexes an array. Written
+     * {@code {a.b:format|default}}, both parts optional: {@code format} is a {@link FieldFormat} and
+     * {@code default} the text rendered when the field is missing or null.
+     *
+     * @param format      how the value renders; {@link FieldFormat#AS_WRITTEN} for {@code {a.b}}
+     * @param defaultText the text after '|', exactly as written up to '}' (may be empty), if any
+     */
+    record PayloadPath(String source, List<String> segments, FieldFormat format, Optional<String> defaultText)
+            implements TemplateField {
         public PayloadPath {
             segments = List.copyOf(segments);
+            Objects.requireNonNull(format, "format");
+            Objects.requireNonNull(defaultText, "defaultText");
+        }
+
+        /** An untyped path without a default, {@code {a.b}}. */
+        public PayloadPath(String source, List<String> segments) {
+            this(source, segments, FieldFormat.AS_WRITTEN, Optional.empty());
+        }
+
+        /** The keys joined by dots, as in messages. */
+        public String path() {
+            return String.join(".", segments);
         }
     }
 
@@ -27,11 +49,28 @@ public sealed interface TemplateField {
     /** {@code {$payload}}: the whole payload text, as received. */
     record Payload(String source) implements TemplateField {}
 
-    /** Parses the text between braces; throws with a message naming what is wrong. */
+    /**
+     * Parses the text between braces; throws with a message naming what is wrong. The first '|' starts
+     * the default and the first ':' before it the format, so a payload key containing ':' or '|' cannot
+     * be named.
+     */
     static TemplateField parse(String source) throws TemplateSyntaxException {
-        String s = source.strip();
+        int bar = source.indexOf('|');
+        Optional<String> defaultText = bar < 0 ? Optional.empty() : Optional.of(source.substring(bar + 1));
+        String s = (bar < 0 ? source : source.substring(0, bar)).strip();
+        int colon = s.indexOf(':');
+        FieldFormat format = FieldFormat.AS_WRITTEN;
+        if (colon >= 0) {
+            format = FieldFormat.parse(source, s.substring(colon + 1).strip());
+            s = s.substring(0, colon).strip();
+        }
         if (s.isEmpty()) {
-            throw new TemplateSyntaxException("empty placeholder {}");
+            throw new TemplateSyntaxException(source.isBlank() ? "empty placeholder {}"
+                    : "{" + source + "}: no field before the format or default");
+        }
+        if (s.startsWith("$") && (bar >= 0 || colon >= 0)) {
+            throw new TemplateSyntaxException("{" + source + "}: formats and defaults apply to payload fields only, "
+                    + "not to {$topic[N]}, {$device} or {$payload}");
         }
         if (s.startsWith("$")) {
             if (s.equals("$device")) {
@@ -59,6 +98,6 @@ public sealed interface TemplateField {
                 throw new TemplateSyntaxException("{" + source + "}: braces cannot be nested");
             }
         }
-        return new PayloadPath(source, List.of(parts));
+        return new PayloadPath(source, List.of(parts), format, defaultText);
     }
 }

@@ -56,6 +56,7 @@ public final class Vocabulary {
     private final int[] byteTokens = new int[256];
     /** Special tokens (attr CONTROL, USER_DEFINED or UNKNOWN), longest text first. */
     private final int[] specialTokens;
+    private final int longestPieceBytes;
 
     private Vocabulary(String name, String[] pieces, float[] scores, int[] tokenTypes, int bos, int eos, int unk,
                        int pad, int eotKey, int eomKey, boolean addBos, boolean addEos, boolean addSpacePrefix) {
@@ -114,6 +115,10 @@ public final class Vocabulary {
             id("</s>").ifPresent(id -> attrs[id] |= ATTR_RSTRIP);
             for (String t : List.of("<unk>", "<s>", "<|endoftext|>")) id(t).ifPresent(id -> attrs[id] &= ~ATTR_RSTRIP);
         }
+
+        int longest = 0;
+        for (String piece : this.pieces) longest = Math.max(longest, textBytes(piece));
+        this.longestPieceBytes = longest;
 
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get(String.format("<0x%02X>", b));
@@ -239,6 +244,32 @@ public final class Vocabulary {
     public int endOfTurn() { return eot; }
 
     int[] specialTokensLongestFirst() { return specialTokens; }
+
+    /**
+     * The most text one token can stand for, in UTF-8 bytes: the longest piece's UTF-8 length, counting
+     * each {@code ▁} as the one byte of the space it replaces (the encoder turns spaces into {@code ▁}
+     * before matching, so a piece matches a space and a literal {@code ▁} alike; count text the same way,
+     * a literal {@code ▁} as one byte). A text of N such bytes therefore needs at least
+     * {@code ceil(N / longestPieceBytes())} tokens: every token covers at most this much of it (a byte
+     * token covers one byte; a special token its own text, apart from whitespace that LSTRIP/RSTRIP
+     * remove). 27 for the Phi-3 vocabulary ({@code ▁административ}).
+     */
+    public int longestPieceBytes() { return longestPieceBytes; }
+
+    /** UTF-8 length of {@code piece}, with {@code ▁} counted as one byte. */
+    private static int textBytes(String piece) {
+        int n = 0;
+        for (int i = 0; i < piece.length(); i++) {
+            char c = piece.charAt(i);
+            if (c < 0x80 || c == '\u2581') n += 1;
+            else if (c < 0x800) n += 2;
+            else if (Character.isHighSurrogate(c) && i + 1 < piece.length() && Character.isLowSurrogate(piece.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else n += 3; // a lone surrogate is encoded as '?' (1 byte): 3 over-counts, which is safe
+        }
+        return n;
+    }
 
     private static int attrOf(TokenType t) {
         return switch (t) {
