@@ -93,13 +93,13 @@ public final class Intake {
         try {
             payload = reader.read(text);
         } catch (PayloadReader.PayloadException e) {
-            RejectReason reason = e.kind() == PayloadReader.PayloadException.Kind.TOO_DEEP
-                    ? RejectReason.TOO_DEEP : RejectReason.NOT_JSON;
+            RejectReason reason = RejectReason.valueOf(e.kind().name()); // the same names, kind for kind
             errors.report(message.topic(), routeName, reason, e.getMessage(), correlationId);
             return List.of();
         }
         String eventId = eventId(payload, correlationId);
-        TemplateInput input = new TemplateInput(payload, text, message.topic(), config.deviceId());
+        TemplateInput input = new TemplateInput(payload, text, message.topic(), config.deviceId(),
+                config.limits().maxFieldChars());
         List<Event> events = new java.util.ArrayList<>(routes.size());
         for (RouteConfig route : routes) {
             render(route, message, input, eventId).ifPresent(events::add);

@@ -247,7 +247,7 @@ public final class Outbox implements MessageSink, AutoCloseable {
     }
 
     private void handleOutcomes() {
-        boolean backOff = false;
+        java.util.List<Pending> again = new java.util.ArrayList<>();
         for (Outcome o; (o = outcomes.poll()) != null; ) {
             Pending pending;
             lock.lock();
@@ -258,8 +258,7 @@ public final class Outbox implements MessageSink, AutoCloseable {
                     if (current) {
                         inFlight.remove(o.sequence());
                         inFlightConnection.remove(o.sequence());
-                        waiting.addFirst(pending); // try again, first
-                        backOff = true;
+                        again.add(pending);
                     }
                     continue;
                 }
@@ -282,7 +281,15 @@ public final class Outbox implements MessageSink, AutoCloseable {
                 refused(topic, o.reasonCode(), o.detail());
             }
         }
-        if (backOff) {
+        if (!again.isEmpty()) {
+            // Try again, before anything newer and in their order.
+            again.sort(java.util.Comparator.comparingLong(Pending::sequence).reversed());
+            lock.lock();
+            try {
+                again.forEach(waiting::addFirst);
+            } finally {
+                lock.unlock();
+            }
             try {
                 Thread.sleep(20); // not connected, or the broker's Receive Maximum is reached: let acks come in
             } catch (InterruptedException e) {
