@@ -39,11 +39,16 @@ public final class ConfigLoader {
 
     private static final byte[] GGUF_MAGIC = {'G', 'G', 'U', 'F'};
 
+    /** The agent's own topics, {@code <topic_prefix>/<device_id>/<leaf>}, that no route may subscribe to. */
+    private static final List<String> AGENT_TOPIC_LEAVES = List.of("status", "stats", "errors");
+
     private final Path file;
     private final Path baseDir;
     private final List<ConfigProblem> problems = new ArrayList<>();
     /** Every route listed could be read (so GPIO rules can be checked against them). */
     private boolean routesComplete;
+    /** The section each route of {@code routes} was read from, in the same order, for cross-route problems. */
+    private final List<YamlSection> routeSections = new ArrayList<>();
 
     private ConfigLoader(Path file) {
         this.file = file;
@@ -82,6 +87,7 @@ public final class ConfigLoader {
         MqttConfig mqtt = top.section("mqtt", true).map(s -> mqtt(s, deviceId)).orElse(null);
         ModelConfig model = top.section("model", true).map(this::model).orElse(null);
         List<RouteConfig> routes = routes(top);
+        checkFeedbackLoops(routes, deviceId, mqtt);
         LimitsConfig limits = top.section("limits", false).map(this::limits).orElse(LimitsConfig.defaults());
         StoreConfig store = top.section("store", false).map(s -> store(s, deviceId))
                 .orElseGet(() -> new StoreConfig(defaultStoreDirectory(deviceId), StoreConfig.DEFAULT_MAX_BYTES));
@@ -228,9 +234,11 @@ public final class ConfigLoader {
                         "expected a route (a mapping), got " + YamlSection.describe(item)));
                 continue;
             }
-            RouteConfig route = route(new YamlSection(file, path, mapping, problems), names);
+            YamlSection section = new YamlSection(file, path, mapping, problems);
+            RouteConfig route = route(section, names);
             if (route != null) {
                 routes.add(route);
+                routeSections.add(section);
             }
         }
         routesComplete = routes.size() == items.get().size();
@@ -246,11 +254,8 @@ public final class ConfigLoader {
         } else if (s.has("name") && !names.add(name)) {
             s.problem("name", "duplicate route name '" + name + "'");
         }
-        TopicFilter filter = s.string("subscribe", true).map(text -> {
-            TopicFilter.Parsed parsed = TopicFilter.parse(text);
-            parsed.filter().ifPresentOrElse(f -> { }, () -> s.problem("subscribe", "invalid topic filter: " + parsed.error()));
-            return parsed.filter().orElse(null);
-        }).orElse(null);
+        Optional<String> share = s.string("share", false);
+        TopicFilter filter = s.string("subscribe", true).map(text -> subscription(s, text, share)).orElse(null);
         Task task = s.string("task", true).map(text -> {
             try {
                 return Task.valueOf(text.toUpperCase(Locale.ROOT));
@@ -294,6 +299,72 @@ public final class ConfigLoader {
             return null;
         }
         return new RouteConfig(name, filter, task, labels, maxTokens, system, prompt, publish, qos, retain, queue);
+    }
+
+    /**
+     * The route's subscription: {@code subscribe} as written, or with {@code share: GROUP} the MQTT v5
+     * shared subscription {@code $share/GROUP/<subscribe>}, through which the broker hands each message
+     * to one member of the group only.
+     */
+    private TopicFilter subscription(YamlSection s, String text, Optional<String> share) {
+        String composed = text;
+        if (share.isPresent()) {
+            String group = share.get();
+            if (group.isEmpty() || group.contains("/") || group.contains("+") || group.contains("#")) {
+                s.problem("share", "a share group is one non-empty name without '/', '+' or '#', got '" + group + "'");
+                return null;
+            }
+            if (text.startsWith("$share/")) {
+                s.problem("share", "subscribe is already a shared subscription ('" + text
+                        + "'): write either share: GROUP or subscribe: $share/GROUP/FILTER, not both");
+                return null;
+            }
+            composed = "$share/" + group + "/" + text;
+        }
+        TopicFilter.Parsed parsed = TopicFilter.parse(composed);
+        if (parsed.filter().isEmpty()) {
+            s.problem("subscribe", "invalid topic filter: " + parsed.error());
+        }
+        return parsed.filter().orElse(null);
+    }
+
+    /**
+     * Refuses configurations in which the agent would take its own messages as events: a route whose
+     * publish template can render a topic that a route (itself included) subscribes to, and a route
+     * that subscribes to the agent's own status, stats or errors topic. MQTT's No Local keeps one agent's
+     * results from coming back to it on a plain subscription, but not on a shared one (brokers refuse No
+     * Local there), and never from another agent of the fleet running the same configuration: each
+     * would answer the other's results, and those answers, without end.
+     */
+    private void checkFeedbackLoops(List<RouteConfig> routes, String deviceId, MqttConfig mqtt) {
+        for (int p = 0; p < routes.size(); p++) {
+            RouteConfig publisher = routes.get(p);
+            PublishPattern pattern = PublishPattern.of(publisher.publish(), publisher.subscribe(), deviceId);
+            for (RouteConfig subscriber : routes) {
+                Optional<String> topic = pattern.overlap(subscriber.subscribe());
+                if (topic.isPresent()) {
+                    String who = subscriber == publisher ? "which it subscribes to itself"
+                            : "which route '" + subscriber.name() + "' subscribes to";
+                    routeSections.get(p).problem("publish", "route '" + publisher.name() + "' publishes to "
+                            + pattern.template() + ", " + who + " with '" + subscriber.subscribe().text()
+                            + "' (e.g. a result on " + topic.get() + "): the agent would answer its own results");
+                }
+            }
+        }
+        if (mqtt == null || deviceId.isEmpty()) {
+            return;
+        }
+        for (int r = 0; r < routes.size(); r++) {
+            RouteConfig route = routes.get(r);
+            List<String> own = AGENT_TOPIC_LEAVES.stream()
+                    .map(leaf -> mqtt.topicPrefix() + "/" + deviceId + "/" + leaf)
+                    .filter(topic -> route.subscribe().matches(topic)).toList();
+            if (!own.isEmpty()) {
+                routeSections.get(r).problem("subscribe", "route '" + route.name() + "' subscribes to '"
+                        + route.subscribe().text() + "', which matches the agent's own " + String.join(", ", own)
+                        + ": the agent would answer its own status, stats or error reports");
+            }
+        }
     }
 
     private PromptTemplate template(YamlSection s, String key, TopicFilter filter) {

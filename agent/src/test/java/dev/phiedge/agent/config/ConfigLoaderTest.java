@@ -199,4 +199,169 @@ class ConfigLoaderTest {
         assertEquals(MqttConfig.DEFAULT_SESSION_EXPIRY, config.mqtt().sessionExpirySeconds());
         assertEquals(TopicFilter.of("a/+/c"), route.subscribe());
     }
+
+    /** A configuration of routes given as {name, subscribe, publish, extra route lines}, after a header. */
+    private static String routes(String header, String[]... routes) {
+        StringBuilder yaml = new StringBuilder(header).append("routes:\n");
+        for (String[] r : routes) {
+            yaml.append("  - name: ").append(r[0]).append('\n')
+                    .append("    subscribe: '").append(r[1]).append("'\n")
+                    .append("    task: classify\n")
+                    .append("    labels: [x, y]\n")
+                    .append("    prompt: \"v {v}\"\n")
+                    .append("    publish: '").append(r[2]).append("'\n");
+            for (int i = 3; i < r.length; i++) {
+                yaml.append("    ").append(r[i]).append('\n');
+            }
+        }
+        return yaml.toString();
+    }
+
+    private static final String HEADER = """
+            device_id: dev-1
+            mqtt:
+              url: tcp://127.0.0.1:1883
+            model:
+              path: model.gguf
+            """;
+
+    /** The header is 5 lines, each route 6 (+ extras): route i (no extras before it) starts at line 7 + 6 i. */
+    private static int publishLine(int route) {
+        return 7 + 6 * route + 5;
+    }
+
+    private void assertLoads(String yaml) throws Exception {
+        Path file = write(yaml);
+        try {
+            ConfigLoader.load(file);
+        } catch (ConfigException e) {
+            throw new AssertionError("expected no problem, got:\n" + e.getMessage(), e);
+        }
+    }
+
+    @Test
+    void aRouteThatWouldAnswerItsOwnResultsIsRefused() throws Exception {
+        // The issue's example: greenhouse/{$topic[1]}/climate is again a greenhouse/+/climate topic.
+        List<ConfigProblem> p = problems(routes(HEADER,
+                new String[] {"climate", "greenhouse/+/climate", "greenhouse/{$topic[1]}/climate"}));
+        assertProblem(p, publishLine(0), "routes[0].publish", "route 'climate' publishes to greenhouse/{$topic[1]}/climate,"
+                + " which it subscribes to itself with 'greenhouse/+/climate' (e.g. a result on greenhouse/x/climate):"
+                + " the agent would answer its own results");
+        // ... one level deeper it is not: the filter has exactly three levels
+        assertLoads(routes(HEADER, new String[] {"climate", "greenhouse/+/climate", "greenhouse/{$topic[1]}/climate/assessment"}));
+    }
+
+    @Test
+    void aRouteFeedingAnotherRouteIsRefusedWithBothRoutesAndTopics() throws Exception {
+        List<ConfigProblem> p = problems(routes(HEADER,
+                new String[] {"raw", "sensors/+/raw", "greenhouse/{$topic[1]}/climate"},
+                new String[] {"climate", "greenhouse/+/climate", "reports/{$topic[1]}"}));
+        assertProblem(p, publishLine(0), "routes[0].publish", "route 'raw' publishes to greenhouse/{$topic[1]}/climate,"
+                + " which route 'climate' subscribes to with 'greenhouse/+/climate' (e.g. a result on greenhouse/x/climate)");
+        assertEquals(1, p.size(), p.toString()); // 'climate' publishes where nobody listens
+    }
+
+    @Test
+    void multiLevelWildcardsMatchAnyDepthIncludingTheirParent() throws Exception {
+        // '#' takes every level below, and the parent itself ("greenhouse/#" matches "greenhouse")
+        assertProblem(problems(routes(HEADER,
+                        new String[] {"in", "greenhouse/#", "out/{$topic[1]}"},
+                        new String[] {"report", "reports/+", "greenhouse/summary/{$topic[1]}"})),
+                publishLine(1), "routes[1].publish", "which route 'in' subscribes to with 'greenhouse/#'",
+                "e.g. a result on greenhouse/summary/x");
+        assertProblem(problems(routes(HEADER,
+                        new String[] {"in", "greenhouse/#", "out/{$topic[1]}"},
+                        new String[] {"report", "reports/+", "greenhouse"})),
+                publishLine(1), "routes[1].publish", "e.g. a result on greenhouse)");
+        assertLoads(routes(HEADER,
+                new String[] {"in", "greenhouse/#", "out/{$topic[1]}"},
+                new String[] {"report", "reports/+", "greenhouses/{$topic[1]}"}));
+    }
+
+    @Test
+    void sharedSubscriptionsLoopOnTheirFilterProper() throws Exception {
+        // A shared subscription still receives every topic its filter matches (one member of the group
+        // does), and No Local cannot be set on it: the loop is real.
+        List<ConfigProblem> p = problems(routes(HEADER,
+                new String[] {"climate", "$share/fleet/greenhouse/+/climate", "greenhouse/{$topic[1]}/climate"}));
+        assertProblem(p, publishLine(0), "routes[0].publish",
+                "which it subscribes to itself with '$share/fleet/greenhouse/+/climate' (e.g. a result on greenhouse/x/climate)");
+        List<ConfigProblem> viaShareKey = problems(routes(HEADER,
+                new String[] {"climate", "greenhouse/+/climate", "greenhouse/{$topic[1]}/climate", "share: fleet"}));
+        assertTrue(viaShareKey.stream().anyMatch(q -> q.key().equals("routes[0].publish")
+                && q.message().contains("'$share/fleet/greenhouse/+/climate'")), viaShareKey.toString());
+    }
+
+    @Test
+    void payloadFieldsMayHoldSlashesAndSoSpanLevels() throws Exception {
+        // {camera} comes from the event: "ack/7" makes alerts/{camera} the topic alerts/ack/7
+        assertProblem(problems(routes(HEADER, new String[] {"a", "alerts/ack/+", "alerts/{camera}"})),
+                publishLine(0), "routes[0].publish", "e.g. a result on alerts/ack/x");
+        // a camera named "ack" makes alerts/ack/new
+        assertProblem(problems(routes(HEADER, new String[] {"a", "alerts/ack/+", "alerts/{camera}/new"})),
+                publishLine(0), "routes[0].publish", "e.g. a result on alerts/ack/new");
+        // {$payload} likewise
+        assertProblem(problems(routes(HEADER, new String[] {"a", "in/+/x", "in/{$payload}"})),
+                publishLine(0), "routes[0].publish", "e.g. a result on in/x/x");
+        // but a field cannot change the literal levels around it
+        assertLoads(routes(HEADER, new String[] {"a", "frigate/events", "cameras/{after.camera}/description"}));
+        assertLoads(routes(HEADER, new String[] {"a", "alerts/ack/+", "alerts/{camera}/new/done"}));
+    }
+
+    @Test
+    void topicLevelsAndTheDeviceIdAreKnownWhereTheConfigurationFixesThem() throws Exception {
+        // {$topic[0]} of site/+/raw is always "site"; {$topic[1]} is any one level
+        assertLoads(routes(HEADER, new String[] {"a", "site/+/raw", "{$topic[0]}/{$topic[1]}/clean"}));
+        assertProblem(problems(routes(HEADER, new String[] {"a", "site/+/raw", "{$topic[0]}/{$topic[1]}/raw"})),
+                publishLine(0), "routes[0].publish", "e.g. a result on site/x/raw");
+        // {$device} is dev-1
+        assertProblem(problems(routes(HEADER, new String[] {"a", "dev-1/in", "{$device}/in"})),
+                publishLine(0), "routes[0].publish", "e.g. a result on dev-1/in");
+        assertLoads(routes(HEADER, new String[] {"a", "dev-2/in", "{$device}/in"}));
+        // a level mixing text and a placeholder keeps its text
+        assertProblem(problems(routes(HEADER, new String[] {"a", "zone-a/+", "zone-{$topic[1]}/x"})),
+                publishLine(0), "routes[0].publish", "e.g. a result on zone-a/x");
+        assertLoads(routes(HEADER, new String[] {"a", "area-a/+", "zone-{$topic[1]}/x"}));
+    }
+
+    @Test
+    void subscribingToTheAgentsOwnTopicsIsRefused() throws Exception {
+        List<ConfigProblem> p = problems(routes(HEADER, new String[] {"watch", "edge-agent/+/status", "watch/out"}));
+        assertProblem(p, publishLine(0) - 4, "routes[0].subscribe", "route 'watch' subscribes to 'edge-agent/+/status',"
+                + " which matches the agent's own edge-agent/dev-1/status: the agent would answer its own status,"
+                + " stats or error reports");
+        // another device's topics are not this agent's
+        assertLoads(routes(HEADER, new String[] {"watch", "edge-agent/dev-2/stats", "watch/out"}));
+        // with a topic prefix of its own, and '#': all three, and every publish topic loops too
+        List<ConfigProblem> all = problems(routes(HEADER.replace("  url: tcp://127.0.0.1:1883\n",
+                "  url: tcp://127.0.0.1:1883\n  topic_prefix: fleet\n"), new String[] {"everything", "#", "out/{$topic[0]}"}));
+        assertProblem(all, publishLine(0) + 1 - 4, "routes[0].subscribe",
+                "fleet/dev-1/status, fleet/dev-1/stats, fleet/dev-1/errors");
+        assertProblem(all, publishLine(0) + 1, "routes[0].publish", "with '#' (e.g. a result on out/x)");
+    }
+
+    @Test
+    void shareSubscribesThroughAnMqtt5SharedSubscription() throws Exception {
+        AgentConfig config = ConfigLoader.load(write(minimal("    share: greenhouse-agents\n")));
+        TopicFilter filter = config.routes().getFirst().subscribe();
+        assertEquals("$share/greenhouse-agents/a/+/c", filter.text());
+        assertEquals("greenhouse-agents", filter.shareGroup());
+        assertEquals(List.of("a", "+", "c"), filter.levels());
+        assertTrue(filter.matches("a/b/c"), "the share prefix is not part of the topics matched");
+
+        assertProblem(problems(minimal("    share: a/b\n")), 13, "routes[0].share", "without '/', '+' or '#'", "'a/b'");
+        assertProblem(problems(minimal("    share: team+\n")), 13, "routes[0].share", "without '/', '+' or '#'");
+        assertProblem(problems(minimal("    share: '#'\n")), 13, "routes[0].share", "without '/', '+' or '#'");
+        assertProblem(problems(minimal("    share: ''\n")), 13, "routes[0].share", "non-empty");
+        assertProblem(problems(minimal("    share: fleet\n").replace("subscribe: a/+/c", "subscribe: $share/g/a/+/c")),
+                13, "routes[0].share", "already a shared subscription", "'$share/g/a/+/c'");
+    }
+
+    @Test
+    void topicLevelsInPromptAndCoalesceKeyAreCheckedToo() throws Exception {
+        assertProblem(problems(minimal("").replace("prompt: \"v {v}\"", "prompt: \"v {$topic[3]}\"")),
+                11, "routes[0].prompt", "{$topic[3]} can never exist");
+        assertProblem(problems(minimal("    queue: {policy: coalesce, coalesce_key: '{$topic[4]}'}\n")),
+                13, "routes[0].queue.coalesce_key", "{$topic[4]} can never exist");
+    }
 }
