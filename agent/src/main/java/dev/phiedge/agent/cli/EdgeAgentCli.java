@@ -124,8 +124,13 @@ public final class EdgeAgentCli {
     }
 
     private Optional<AgentConfig> load(String file) {
+        return load(file, false);
+    }
+
+    /** @param openModel open the model with the runtime as well, as {@code check} does ({@link ConfigLoader#check}) */
+    private Optional<AgentConfig> load(String file, boolean openModel) {
         try {
-            return Optional.of(ConfigLoader.load(Path.of(file)));
+            return Optional.of(openModel ? ConfigLoader.check(Path.of(file)) : ConfigLoader.load(Path.of(file)));
         } catch (ConfigException e) {
             for (ConfigProblem problem : e.problems()) {
                 out.println(problem);
@@ -135,8 +140,13 @@ public final class EdgeAgentCli {
         }
     }
 
+    /**
+     * Everything {@code run} would refuse at start, without starting: the configuration with its file and
+     * line, feedback loops between routes, the TLS files as the connection loads them, and the model as
+     * the runtime opens it. OK is printed only when all of it passes.
+     */
     private int check(Map<String, String> options) {
-        Optional<AgentConfig> config = load(options.get("config"));
+        Optional<AgentConfig> config = load(options.get("config"), true);
         if (config.isEmpty()) {
             return 1;
         }

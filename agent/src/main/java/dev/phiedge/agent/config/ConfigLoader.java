@@ -6,6 +6,7 @@ import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateField;
 import dev.phiedge.agent.template.TemplateSyntaxException;
+import dev.phiedge.runtime.generate.LanguageModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -44,21 +45,38 @@ public final class ConfigLoader {
 
     private final Path file;
     private final Path baseDir;
+    /** Also open the model the way {@code run} does (see {@link #check}). */
+    private final boolean openModel;
     private final List<ConfigProblem> problems = new ArrayList<>();
     /** Every route listed could be read (so GPIO rules can be checked against them). */
     private boolean routesComplete;
     /** The section each route of {@code routes} was read from, in the same order, for cross-route problems. */
     private final List<YamlSection> routeSections = new ArrayList<>();
 
-    private ConfigLoader(Path file) {
+    private ConfigLoader(Path file, boolean openModel) {
         this.file = file;
+        this.openModel = openModel;
         Path parent = file.toAbsolutePath().getParent();
         this.baseDir = parent != null ? parent : Path.of(".").toAbsolutePath();
     }
 
-    /** Loads the file; throws with every problem found when it cannot be used as it is. */
+    /**
+     * Loads the file; throws with every problem found when it cannot be used as it is. The model file is
+     * only checked to be a GGUF file here: {@code run} opens it right after, with the runtime's own checks.
+     */
     public static AgentConfig load(Path file) throws ConfigException {
-        return new ConfigLoader(file).read();
+        return new ConfigLoader(file, false).read();
+    }
+
+    /**
+     * What {@code edge-agent check} runs: {@link #load}, and the model opened with the runtime exactly as
+     * {@code run} opens it ({@link LanguageModel#load}: the whole tensor table against the file, every
+     * tensor's type and shape, the architecture, the metadata and the vocabulary), then closed again. No
+     * KV cache is allocated (only a session does that) and no thread is started. A model that {@code run}
+     * would refuse is a problem on {@code model.path}, with the runtime's message (offset, tensor, reason).
+     */
+    public static AgentConfig check(Path file) throws ConfigException {
+        return new ConfigLoader(file, true).read();
     }
 
     private AgentConfig read() throws ConfigException {
@@ -140,6 +158,7 @@ public final class ConfigLoader {
             s.problem("password_file", "a password needs a username");
         }
         Optional<TlsConfig> tls = s.section("tls", false).map(t -> {
+            int before = problems.size();
             TlsConfig config = new TlsConfig(
                     t.string("ca", false).map(p -> pemFile(t, "ca", p)),
                     t.string("cert", false).map(p -> pemFile(t, "cert", p)),
@@ -148,6 +167,9 @@ public final class ConfigLoader {
                 t.problem(config.cert().isPresent() ? "key" : "cert", "cert and key go together");
             }
             t.reportUnknownKeys();
+            if (problems.size() == before) {
+                checkTls(t, config);
+            }
             return config;
         });
         if (tls.isPresent() && !secure && s.has("url")) {
@@ -172,27 +194,53 @@ public final class ConfigLoader {
 
     private ModelConfig model(YamlSection s) {
         Path path = s.string("path", true).map(p -> baseDir.resolve(p).normalize()).orElse(null);
-        if (path != null) {
-            checkModelFile(s, path);
-        }
         int context = (int) s.integer("context", ModelConfig.DEFAULT_CONTEXT, 16, 1 << 20);
         int threads = (int) s.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
+        if (path != null && checkModelFile(s, path) && openModel) {
+            openModel(s, path, context);
+        }
         s.reportUnknownKeys();
         return new ModelConfig(path, context, threads);
     }
 
-    private void checkModelFile(YamlSection s, Path path) {
+    /** True when the file exists and starts like a GGUF file. */
+    private boolean checkModelFile(YamlSection s, Path path) {
         if (!Files.isRegularFile(path)) {
             s.problem("path", "model file not found: " + path);
-            return;
+            return false;
         }
         try (InputStream in = Files.newInputStream(path)) {
             byte[] magic = in.readNBytes(4);
             if (!java.util.Arrays.equals(magic, GGUF_MAGIC)) {
                 s.problem("path", "not a GGUF model file (it does not start with 'GGUF'): " + path);
+                return false;
             }
+            return true;
         } catch (IOException e) {
             s.problem("path", "model file cannot be read: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * Opens the model as {@code run} does (RuntimeBackend.load calls the same {@link LanguageModel#load},
+     * with the configured context) and closes it again: one thread, so no thread team is started, and no
+     * session, so no KV cache. The runtime's message already names the file, the byte offset and the
+     * tensor or key at fault; it is reported as it is.
+     */
+    private static void openModel(YamlSection s, Path path, int context) {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            // the runtime's kernels need it; run would fail the same way
+            s.problem("path", "cannot open the model: this JVM was started without --add-modules jdk.incubator.vector"
+                    + " (the systemd unit and scripts/edge-agent pass it)");
+            return;
+        }
+        try (LanguageModel model = LanguageModel.load(path, context, 1)) {
+            model.name(); // opened: every check of load passed
+        } catch (IOException e) {
+            s.problem("path", "model file cannot be read: " + e.getMessage());
+        } catch (RuntimeException e) {
+            s.problem("path", "the runtime cannot load this model: " + e.getMessage());
         }
     }
 
@@ -424,6 +472,60 @@ public final class ConfigLoader {
                 : Optional.empty();
         s.reportUnknownKeys();
         return new QueueConfig(policy, key, capacity, deadline);
+    }
+
+    /**
+     * Builds the TLS socket factory exactly as the connection does ({@link PemTls#socketFactory}), so a
+     * file that {@code run} would refuse is refused here, and checks that the client key belongs to the
+     * client certificate: a mismatched pair loads without complaint and only fails at the handshake,
+     * where the agent would retry it forever.
+     */
+    private static void checkTls(YamlSection t, TlsConfig config) {
+        try {
+            PemTls.socketFactory(config);
+        } catch (IOException | java.security.GeneralSecurityException | RuntimeException e) {
+            t.problem(config.key().isPresent() ? "key" : "ca", "cannot set up TLS: " + e.getMessage());
+            return;
+        }
+        if (config.cert().isPresent() && config.key().isPresent()) {
+            try {
+                java.security.cert.Certificate leaf = PemTls.certificates(config.cert().get()).getFirst();
+                if (!keyMatches(PemTls.privateKey(config.key().get()), leaf.getPublicKey())) {
+                    t.problem("key", config.key().get() + " is not the private key of the certificate "
+                            + config.cert().get() + " (the broker would refuse the handshake)");
+                }
+            } catch (IOException | java.security.GeneralSecurityException | RuntimeException e) {
+                t.problem("key", "cannot check the key against the certificate: " + e.getMessage());
+            }
+        }
+    }
+
+    /** True when {@code key} signs what {@code certified} verifies; true too for a key type it cannot try. */
+    private static boolean keyMatches(java.security.PrivateKey key, java.security.PublicKey certified)
+            throws java.security.GeneralSecurityException {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> null;
+        };
+        if (algorithm == null) {
+            return true;
+        }
+        boolean sameKind = key.getAlgorithm().equals(certified.getAlgorithm())
+                || algorithm.equals("Ed25519") && certified.getAlgorithm().startsWith("Ed");
+        if (!sameKind) {
+            return false;
+        }
+        byte[] probe = "phi-edge-agent key check".getBytes(StandardCharsets.UTF_8);
+        java.security.Signature signer = java.security.Signature.getInstance(algorithm);
+        signer.initSign(key);
+        signer.update(probe);
+        byte[] signature = signer.sign();
+        java.security.Signature verifier = java.security.Signature.getInstance(algorithm);
+        verifier.initVerify(certified);
+        verifier.update(probe);
+        return verifier.verify(signature);
     }
 
     /** A readable PEM file that holds what TLS will need of it: certificates, or for {@code key} a PKCS#8 key. */

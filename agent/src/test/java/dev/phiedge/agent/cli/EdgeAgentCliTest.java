@@ -113,6 +113,36 @@ class EdgeAgentCliTest {
         assertTrue(err().contains("cannot load the model: ") && err().contains("cut.gguf"), err());
     }
 
+    /**
+     * A reference model cut short (shared/testdata/phi3-tiny): check refuses it with the runtime's own
+     * message, placed at model.path, and run refuses it with the same message.
+     */
+    @Test
+    void checkRefusesATruncatedModelExactlyAsRunDoes(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("cut.gguf");
+        Files.copy(SharedData.require("testdata/phi3-tiny/phi3-tiny-a.Q4_0.gguf"), model);
+        try (var channel = java.nio.channels.FileChannel.open(model, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.truncate(Files.size(model) - 1000);
+        }
+        Path config = dir.resolve("agent.yaml");
+        String yaml = Files.readString(Path.of(demo)).replace("path: ../models/phi3-edge-demo.Q4_0.gguf", "path: cut.gguf");
+        Files.writeString(config, yaml);
+        int line = yaml.lines().toList().indexOf("  path: cut.gguf") + 1;
+
+        assertEquals(1, run("check", "--config", config.toString()));
+        String checked = out();
+        String prefix = config + ":" + line + ": model.path: the runtime cannot load this model: ";
+        assertTrue(checked.contains(prefix + model + ": at byte offset "), checked);
+        assertTrue(checked.contains("tensor 'blk.1.ffn_up.weight' (Q4_0, 147456 bytes at data offset"), checked);
+        assertTrue(checked.contains("needs 12820000 bytes, file has 12819000"), checked);
+        assertTrue(checked.contains("1 problem(s)") && !checked.contains("OK"), checked);
+        String runtimeMessage = checked.lines().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow()
+                .substring(prefix.length());
+
+        assertEquals(2, run("run", "--config", config.toString()));
+        assertTrue(err().contains("cannot load the model: " + runtimeMessage), err() + "\nvs\n" + runtimeMessage);
+    }
+
     @Test
     void checkReportsGpioMistakesWithFileAndLineAndNeverOpensPins(@TempDir Path dir) throws Exception {
         String routes = Files.readString(Path.of(demo))

@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.TemplateField;
 import dev.phiedge.agent.testing.SharedData;
+import dev.phiedge.agent.testing.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -363,5 +365,73 @@ class ConfigLoaderTest {
                 11, "routes[0].prompt", "{$topic[3]} can never exist");
         assertProblem(problems(minimal("    queue: {policy: coalesce, coalesce_key: '{$topic[4]}'}\n")),
                 13, "routes[0].queue.coalesce_key", "{$topic[4]} can never exist");
+    }
+
+    /** A reference model cut short: load only sniffs the magic, check opens it as run does and refuses it. */
+    @Test
+    void checkOpensTheModelAsRunDoesAndRefusesATruncatedOne() throws Exception {
+        Path reference = SharedData.require("testdata/phi3-tiny/phi3-tiny-a.Q4_0.gguf");
+        Path file = write(minimal(""));
+        Path model = dir.resolve("model.gguf");
+        Files.copy(reference, model, StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(12_820_000, Files.size(model), "the reference file's size (shared/testdata/phi3-tiny/golden.json)");
+        ConfigLoader.check(file); // the whole model opens
+
+        try (var channel = java.nio.channels.FileChannel.open(model, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.truncate(12_820_000 - 1000);
+        }
+        ConfigLoader.load(file); // still starts with GGUF
+        List<ConfigProblem> p = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems();
+        // golden.json lists blk.1.ffn_up.weight last: Q4_0, 256 x 1024 weights = 8192 blocks of 18 bytes,
+        // ending where the file ends
+        assertProblem(p, 5, "model.path", "the runtime cannot load this model: " + model,
+                "tensor 'blk.1.ffn_up.weight' (Q4_0, 147456 bytes at data offset ",
+                "extends past the end of the file: needs 12820000 bytes, file has 12819000");
+        assertEquals(1, p.size(), p.toString());
+    }
+
+    @Test
+    void checkRefusesAGgufThatHoldsNoModel() throws Exception {
+        // llama.cpp's vocabulary-only file: a valid GGUF with phi3 metadata and no weights
+        Path vocab = SharedData.require("testdata/tokenizer/ggml-vocab-phi-3.gguf");
+        Path file = write(minimal(""));
+        Files.copy(vocab, dir.resolve("model.gguf"), StandardCopyOption.REPLACE_EXISTING);
+        ConfigLoader.load(file);
+        List<ConfigProblem> p = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems();
+        assertProblem(p, 5, "model.path", "the runtime cannot load this model", "missing tensor 'token_embd.weight'");
+    }
+
+    /** TLS files as the connection loads them: a cut certificate, a damaged key, a key of another certificate. */
+    @Test
+    void brokenTlsFilesAreRefusedWithTheirLines() throws Exception {
+        TestCertificates openssl = new TestCertificates(dir);
+        TestCertificates.Issued ca = openssl.ca("ca");
+        TestCertificates.Issued client = openssl.issue(ca, "client", "RSA", null);
+        TestCertificates.Issued other = openssl.issue(ca, "other", "RSA", null);
+        TestCertificates.Issued ec = openssl.issue(ca, "ec", "EC", null);
+        String tls = "  url: ssl://127.0.0.1:8883\n  tls:\n    ca: %s\n    cert: %s\n    key: %s\n";
+        java.util.function.Function<String[], String> config = files -> minimal("")
+                .replace("  url: tcp://127.0.0.1:1883\n", tls.formatted((Object[]) files));
+        // lines: ca 5, cert 6, key 7; the route's publish moves from 12 to 15
+
+        ConfigLoader.load(write(config.apply(new String[] {"ca.pem", "client.pem", "client.key"})));
+
+        String pem = Files.readString(client.cert());
+        Files.writeString(dir.resolve("cut.pem"), pem.substring(0, pem.length() / 2));
+        assertProblem(problems(config.apply(new String[] {"ca.pem", "cut.pem", "client.key"})), 6, "mqtt.tls.cert");
+        assertProblem(problems(config.apply(new String[] {"cut.pem", "client.pem", "client.key"})), 5, "mqtt.tls.ca");
+
+        String key = Files.readString(client.key());
+        int body = key.indexOf('\n') + 1; // the DER's first bytes: no longer a PKCS#8 structure
+        Files.writeString(dir.resolve("damaged.key"), key.substring(0, body) + "AAAA" + key.substring(body + 4));
+        assertProblem(problems(config.apply(new String[] {"ca.pem", "client.pem", "damaged.key"})), 7, "mqtt.tls.key");
+
+        assertProblem(problems(config.apply(new String[] {"ca.pem", "client.pem", "other.key"})), 7, "mqtt.tls.key",
+                "is not the private key of the certificate " + client.cert());
+        assertProblem(problems(config.apply(new String[] {"ca.pem", "other.pem", "client.key"})), 7, "mqtt.tls.key",
+                "is not the private key of the certificate " + other.cert());
+        assertProblem(problems(config.apply(new String[] {"ca.pem", "client.pem", "ec.key"})), 7, "mqtt.tls.key");
+        ConfigLoader.load(write(config.apply(new String[] {"ca.pem", "other.pem", "other.key"})));
+        ConfigLoader.load(write(config.apply(new String[] {"ca.pem", "ec.pem", "ec.key"})));
     }
 }
