@@ -41,8 +41,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * {@code edge-agent run|check|once|demo}. Exit status: 0 success; 1 the configuration or the event was
- * refused (the reasons are printed); 2 wrong usage or the agent could not start.
+ * {@code edge-agent run|check|once|demo}. Exit status: 0 success, and for {@code run} a clean stop (SIGTERM,
+ * SIGINT, SIGHUP: the agent closes, then the process exits 0, not the JVM's 128 + signal); 1 the
+ * configuration or the event was refused (the reasons are printed); 2 wrong usage, or the model or the agent
+ * could not start.
  */
 public final class EdgeAgentCli {
 
@@ -67,10 +69,14 @@ public final class EdgeAgentCli {
     }
 
     public static void main(String[] args) {
+        ownsProcess = true;
         int status = new EdgeAgentCli(Backends::create, System.out, System.err).run(args);
         stopLogging();
         System.exit(status);
     }
+
+    /** Set by {@link #main}: the process is the agent's, so its shutdown hook decides the exit status. */
+    private static volatile boolean ownsProcess;
 
     private static final java.util.concurrent.atomic.AtomicBoolean LOGGING_STOPPED = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -124,8 +130,13 @@ public final class EdgeAgentCli {
     }
 
     private Optional<AgentConfig> load(String file) {
+        return load(file, false);
+    }
+
+    /** @param openModel open the model with the runtime as well, as {@code check} does ({@link ConfigLoader#check}) */
+    private Optional<AgentConfig> load(String file, boolean openModel) {
         try {
-            return Optional.of(ConfigLoader.load(Path.of(file)));
+            return Optional.of(openModel ? ConfigLoader.check(Path.of(file)) : ConfigLoader.load(Path.of(file)));
         } catch (ConfigException e) {
             for (ConfigProblem problem : e.problems()) {
                 out.println(problem);
@@ -135,8 +146,13 @@ public final class EdgeAgentCli {
         }
     }
 
+    /**
+     * Everything {@code run} would refuse at start, without starting: the configuration with its file and
+     * line, feedback loops between routes, the TLS files as the connection loads them, and the model as
+     * the runtime opens it. OK is printed only when all of it passes.
+     */
     private int check(Map<String, String> options) {
-        Optional<AgentConfig> config = load(options.get("config"));
+        Optional<AgentConfig> config = load(options.get("config"), true);
         if (config.isEmpty()) {
             return 1;
         }
@@ -225,13 +241,44 @@ public final class EdgeAgentCli {
             return 2;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        // SIGTERM (systemd stop) and Ctrl-C run the hook: stop intake, finish the event in flight, go offline.
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
+        // SIGTERM (systemd stop), SIGINT (Ctrl-C) and SIGHUP run the hook: stop intake, finish the event in
+        // flight, go offline.
+        Thread hook = Thread.ofPlatform().name("shutdown").unstarted(() -> {
+            int status = 0;
+            try {
+                agent.close();
+            } catch (RuntimeException | Error e) {
+                err.println("the agent did not stop cleanly: " + e);
+                status = 1;
+            } finally {
+                stopLogging(); // tinylog's writing thread writes out what it holds, then ends
+                out.flush();
+                err.flush();
+                stopped.countDown();
+            }
+            if (ownsProcess) {
+                // The agent has stopped as asked: that is success, but a JVM that a signal shut down exits
+                // with 128 + the signal (143 after SIGTERM), which systemd and container engines count as a
+                // failure. halt() ends the process now with our status; it skips the hooks still running,
+                // which is why the logs are written out above. Only when main() owns the process: a program
+                // that embeds the CLI keeps its own exit status.
+                Runtime.getRuntime().halt(status);
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            agent.start();
+        } catch (RuntimeException e) {
+            // not a stop request: the hook must not turn this failure into a clean exit
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // a signal arrived meanwhile; the hook closes the agent
+            }
+            err.println("the agent could not start: " + e.getMessage());
             agent.close();
-            stopLogging();
-            stopped.countDown();
-        }));
-        agent.start();
+            return 2;
+        }
         try {
             stopped.await();
         } catch (InterruptedException e) {

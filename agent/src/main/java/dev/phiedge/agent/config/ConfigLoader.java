@@ -6,6 +6,7 @@ import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateField;
 import dev.phiedge.agent.template.TemplateSyntaxException;
+import dev.phiedge.runtime.generate.LanguageModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -39,21 +40,43 @@ public final class ConfigLoader {
 
     private static final byte[] GGUF_MAGIC = {'G', 'G', 'U', 'F'};
 
+    /** The agent's own topics, {@code <topic_prefix>/<device_id>/<leaf>}, that no route may subscribe to. */
+    private static final List<String> AGENT_TOPIC_LEAVES = List.of("status", "stats", "errors");
+
     private final Path file;
     private final Path baseDir;
+    /** Also open the model the way {@code run} does (see {@link #check}). */
+    private final boolean openModel;
     private final List<ConfigProblem> problems = new ArrayList<>();
     /** Every route listed could be read (so GPIO rules can be checked against them). */
     private boolean routesComplete;
+    /** The section each route of {@code routes} was read from, in the same order, for cross-route problems. */
+    private final List<YamlSection> routeSections = new ArrayList<>();
 
-    private ConfigLoader(Path file) {
+    private ConfigLoader(Path file, boolean openModel) {
         this.file = file;
+        this.openModel = openModel;
         Path parent = file.toAbsolutePath().getParent();
         this.baseDir = parent != null ? parent : Path.of(".").toAbsolutePath();
     }
 
-    /** Loads the file; throws with every problem found when it cannot be used as it is. */
+    /**
+     * Loads the file; throws with every problem found when it cannot be used as it is. The model file is
+     * only checked to be a GGUF file here: {@code run} opens it right after, with the runtime's own checks.
+     */
     public static AgentConfig load(Path file) throws ConfigException {
-        return new ConfigLoader(file).read();
+        return new ConfigLoader(file, false).read();
+    }
+
+    /**
+     * What {@code edge-agent check} runs: {@link #load}, and the model opened with the runtime exactly as
+     * {@code run} opens it ({@link LanguageModel#load}: the whole tensor table against the file, every
+     * tensor's type and shape, the architecture, the metadata and the vocabulary), then closed again. No
+     * KV cache is allocated (only a session does that) and no thread is started. A model that {@code run}
+     * would refuse is a problem on {@code model.path}, with the runtime's message (offset, tensor, reason).
+     */
+    public static AgentConfig check(Path file) throws ConfigException {
+        return new ConfigLoader(file, true).read();
     }
 
     private AgentConfig read() throws ConfigException {
@@ -82,6 +105,7 @@ public final class ConfigLoader {
         MqttConfig mqtt = top.section("mqtt", true).map(s -> mqtt(s, deviceId)).orElse(null);
         ModelConfig model = top.section("model", true).map(this::model).orElse(null);
         List<RouteConfig> routes = routes(top);
+        checkFeedbackLoops(routes, deviceId, mqtt);
         LimitsConfig limits = top.section("limits", false).map(this::limits).orElse(LimitsConfig.defaults());
         StoreConfig store = top.section("store", false).map(s -> store(s, deviceId))
                 .orElseGet(() -> new StoreConfig(defaultStoreDirectory(deviceId), StoreConfig.DEFAULT_MAX_BYTES));
@@ -134,6 +158,7 @@ public final class ConfigLoader {
             s.problem("password_file", "a password needs a username");
         }
         Optional<TlsConfig> tls = s.section("tls", false).map(t -> {
+            int before = problems.size();
             TlsConfig config = new TlsConfig(
                     t.string("ca", false).map(p -> pemFile(t, "ca", p)),
                     t.string("cert", false).map(p -> pemFile(t, "cert", p)),
@@ -142,6 +167,9 @@ public final class ConfigLoader {
                 t.problem(config.cert().isPresent() ? "key" : "cert", "cert and key go together");
             }
             t.reportUnknownKeys();
+            if (problems.size() == before) {
+                checkTls(t, config);
+            }
             return config;
         });
         if (tls.isPresent() && !secure && s.has("url")) {
@@ -166,27 +194,53 @@ public final class ConfigLoader {
 
     private ModelConfig model(YamlSection s) {
         Path path = s.string("path", true).map(p -> baseDir.resolve(p).normalize()).orElse(null);
-        if (path != null) {
-            checkModelFile(s, path);
-        }
         int context = (int) s.integer("context", ModelConfig.DEFAULT_CONTEXT, 16, 1 << 20);
         int threads = (int) s.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
+        if (path != null && checkModelFile(s, path) && openModel) {
+            openModel(s, path, context);
+        }
         s.reportUnknownKeys();
         return new ModelConfig(path, context, threads);
     }
 
-    private void checkModelFile(YamlSection s, Path path) {
+    /** True when the file exists and starts like a GGUF file. */
+    private boolean checkModelFile(YamlSection s, Path path) {
         if (!Files.isRegularFile(path)) {
             s.problem("path", "model file not found: " + path);
-            return;
+            return false;
         }
         try (InputStream in = Files.newInputStream(path)) {
             byte[] magic = in.readNBytes(4);
             if (!java.util.Arrays.equals(magic, GGUF_MAGIC)) {
                 s.problem("path", "not a GGUF model file (it does not start with 'GGUF'): " + path);
+                return false;
             }
+            return true;
         } catch (IOException e) {
             s.problem("path", "model file cannot be read: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * Opens the model as {@code run} does (RuntimeBackend.load calls the same {@link LanguageModel#load},
+     * with the configured context) and closes it again: one thread, so no thread team is started, and no
+     * session, so no KV cache. The runtime's message already names the file, the byte offset and the
+     * tensor or key at fault; it is reported as it is.
+     */
+    private static void openModel(YamlSection s, Path path, int context) {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            // the runtime's kernels need it; run would fail the same way
+            s.problem("path", "cannot open the model: this JVM was started without --add-modules jdk.incubator.vector"
+                    + " (the systemd unit and scripts/edge-agent pass it)");
+            return;
+        }
+        try (LanguageModel model = LanguageModel.load(path, context, 1)) {
+            model.name(); // opened: every check of load passed
+        } catch (IOException e) {
+            s.problem("path", "model file cannot be read: " + e.getMessage());
+        } catch (RuntimeException e) {
+            s.problem("path", "the runtime cannot load this model: " + e.getMessage());
         }
     }
 
@@ -228,9 +282,11 @@ public final class ConfigLoader {
                         "expected a route (a mapping), got " + YamlSection.describe(item)));
                 continue;
             }
-            RouteConfig route = route(new YamlSection(file, path, mapping, problems), names);
+            YamlSection section = new YamlSection(file, path, mapping, problems);
+            RouteConfig route = route(section, names);
             if (route != null) {
                 routes.add(route);
+                routeSections.add(section);
             }
         }
         routesComplete = routes.size() == items.get().size();
@@ -246,11 +302,8 @@ public final class ConfigLoader {
         } else if (s.has("name") && !names.add(name)) {
             s.problem("name", "duplicate route name '" + name + "'");
         }
-        TopicFilter filter = s.string("subscribe", true).map(text -> {
-            TopicFilter.Parsed parsed = TopicFilter.parse(text);
-            parsed.filter().ifPresentOrElse(f -> { }, () -> s.problem("subscribe", "invalid topic filter: " + parsed.error()));
-            return parsed.filter().orElse(null);
-        }).orElse(null);
+        Optional<String> share = s.string("share", false);
+        TopicFilter filter = s.string("subscribe", true).map(text -> subscription(s, text, share)).orElse(null);
         Task task = s.string("task", true).map(text -> {
             try {
                 return Task.valueOf(text.toUpperCase(Locale.ROOT));
@@ -294,6 +347,72 @@ public final class ConfigLoader {
             return null;
         }
         return new RouteConfig(name, filter, task, labels, maxTokens, system, prompt, publish, qos, retain, queue);
+    }
+
+    /**
+     * The route's subscription: {@code subscribe} as written, or with {@code share: GROUP} the MQTT v5
+     * shared subscription {@code $share/GROUP/<subscribe>}, through which the broker hands each message
+     * to one member of the group only.
+     */
+    private TopicFilter subscription(YamlSection s, String text, Optional<String> share) {
+        String composed = text;
+        if (share.isPresent()) {
+            String group = share.get();
+            if (group.isEmpty() || group.contains("/") || group.contains("+") || group.contains("#")) {
+                s.problem("share", "a share group is one non-empty name without '/', '+' or '#', got '" + group + "'");
+                return null;
+            }
+            if (text.startsWith("$share/")) {
+                s.problem("share", "subscribe is already a shared subscription ('" + text
+                        + "'): write either share: GROUP or subscribe: $share/GROUP/FILTER, not both");
+                return null;
+            }
+            composed = "$share/" + group + "/" + text;
+        }
+        TopicFilter.Parsed parsed = TopicFilter.parse(composed);
+        if (parsed.filter().isEmpty()) {
+            s.problem("subscribe", "invalid topic filter: " + parsed.error());
+        }
+        return parsed.filter().orElse(null);
+    }
+
+    /**
+     * Refuses configurations in which the agent would take its own messages as events: a route whose
+     * publish template can render a topic that a route (itself included) subscribes to, and a route
+     * that subscribes to the agent's own status, stats or errors topic. MQTT's No Local keeps one agent's
+     * results from coming back to it on a plain subscription, but not on a shared one (brokers refuse No
+     * Local there), and never from another agent of the fleet running the same configuration: each
+     * would answer the other's results, and those answers, without end.
+     */
+    private void checkFeedbackLoops(List<RouteConfig> routes, String deviceId, MqttConfig mqtt) {
+        for (int p = 0; p < routes.size(); p++) {
+            RouteConfig publisher = routes.get(p);
+            PublishPattern pattern = PublishPattern.of(publisher.publish(), publisher.subscribe(), deviceId);
+            for (RouteConfig subscriber : routes) {
+                Optional<String> topic = pattern.overlap(subscriber.subscribe());
+                if (topic.isPresent()) {
+                    String who = subscriber == publisher ? "which it subscribes to itself"
+                            : "which route '" + subscriber.name() + "' subscribes to";
+                    routeSections.get(p).problem("publish", "route '" + publisher.name() + "' publishes to "
+                            + pattern.template() + ", " + who + " with '" + subscriber.subscribe().text()
+                            + "' (e.g. a result on " + topic.get() + "): the agent would answer its own results");
+                }
+            }
+        }
+        if (mqtt == null || deviceId.isEmpty()) {
+            return;
+        }
+        for (int r = 0; r < routes.size(); r++) {
+            RouteConfig route = routes.get(r);
+            List<String> own = AGENT_TOPIC_LEAVES.stream()
+                    .map(leaf -> mqtt.topicPrefix() + "/" + deviceId + "/" + leaf)
+                    .filter(topic -> route.subscribe().matches(topic)).toList();
+            if (!own.isEmpty()) {
+                routeSections.get(r).problem("subscribe", "route '" + route.name() + "' subscribes to '"
+                        + route.subscribe().text() + "', which matches the agent's own " + String.join(", ", own)
+                        + ": the agent would answer its own status, stats or error reports");
+            }
+        }
     }
 
     private PromptTemplate template(YamlSection s, String key, TopicFilter filter) {
@@ -353,6 +472,60 @@ public final class ConfigLoader {
                 : Optional.empty();
         s.reportUnknownKeys();
         return new QueueConfig(policy, key, capacity, deadline);
+    }
+
+    /**
+     * Builds the TLS socket factory exactly as the connection does ({@link PemTls#socketFactory}), so a
+     * file that {@code run} would refuse is refused here, and checks that the client key belongs to the
+     * client certificate: a mismatched pair loads without complaint and only fails at the handshake,
+     * where the agent would retry it forever.
+     */
+    private static void checkTls(YamlSection t, TlsConfig config) {
+        try {
+            PemTls.socketFactory(config);
+        } catch (IOException | java.security.GeneralSecurityException | RuntimeException e) {
+            t.problem(config.key().isPresent() ? "key" : "ca", "cannot set up TLS: " + e.getMessage());
+            return;
+        }
+        if (config.cert().isPresent() && config.key().isPresent()) {
+            try {
+                java.security.cert.Certificate leaf = PemTls.certificates(config.cert().get()).getFirst();
+                if (!keyMatches(PemTls.privateKey(config.key().get()), leaf.getPublicKey())) {
+                    t.problem("key", config.key().get() + " is not the private key of the certificate "
+                            + config.cert().get() + " (the broker would refuse the handshake)");
+                }
+            } catch (IOException | java.security.GeneralSecurityException | RuntimeException e) {
+                t.problem("key", "cannot check the key against the certificate: " + e.getMessage());
+            }
+        }
+    }
+
+    /** True when {@code key} signs what {@code certified} verifies; true too for a key type it cannot try. */
+    private static boolean keyMatches(java.security.PrivateKey key, java.security.PublicKey certified)
+            throws java.security.GeneralSecurityException {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> null;
+        };
+        if (algorithm == null) {
+            return true;
+        }
+        boolean sameKind = key.getAlgorithm().equals(certified.getAlgorithm())
+                || algorithm.equals("Ed25519") && certified.getAlgorithm().startsWith("Ed");
+        if (!sameKind) {
+            return false;
+        }
+        byte[] probe = "phi-edge-agent key check".getBytes(StandardCharsets.UTF_8);
+        java.security.Signature signer = java.security.Signature.getInstance(algorithm);
+        signer.initSign(key);
+        signer.update(probe);
+        byte[] signature = signer.sign();
+        java.security.Signature verifier = java.security.Signature.getInstance(algorithm);
+        verifier.initVerify(certified);
+        verifier.update(probe);
+        return verifier.verify(signature);
     }
 
     /** A readable PEM file that holds what TLS will need of it: certificates, or for {@code key} a PKCS#8 key. */

@@ -7,13 +7,18 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.phiedge.agent.pipeline.Backends;
+import dev.phiedge.agent.testing.MosquittoBroker;
 import dev.phiedge.agent.testing.SharedData;
+import dev.phiedge.agent.testing.TestClient;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -113,6 +118,36 @@ class EdgeAgentCliTest {
         assertTrue(err().contains("cannot load the model: ") && err().contains("cut.gguf"), err());
     }
 
+    /**
+     * A reference model cut short (shared/testdata/phi3-tiny): check refuses it with the runtime's own
+     * message, placed at model.path, and run refuses it with the same message.
+     */
+    @Test
+    void checkRefusesATruncatedModelExactlyAsRunDoes(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("cut.gguf");
+        Files.copy(SharedData.require("testdata/phi3-tiny/phi3-tiny-a.Q4_0.gguf"), model);
+        try (var channel = java.nio.channels.FileChannel.open(model, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.truncate(Files.size(model) - 1000);
+        }
+        Path config = dir.resolve("agent.yaml");
+        String yaml = Files.readString(Path.of(demo)).replace("path: ../models/phi3-edge-demo.Q4_0.gguf", "path: cut.gguf");
+        Files.writeString(config, yaml);
+        int line = yaml.lines().toList().indexOf("  path: cut.gguf") + 1;
+
+        assertEquals(1, run("check", "--config", config.toString()));
+        String checked = out();
+        String prefix = config + ":" + line + ": model.path: the runtime cannot load this model: ";
+        assertTrue(checked.contains(prefix + model + ": at byte offset "), checked);
+        assertTrue(checked.contains("tensor 'blk.1.ffn_up.weight' (Q4_0, 147456 bytes at data offset"), checked);
+        assertTrue(checked.contains("needs 12820000 bytes, file has 12819000"), checked);
+        assertTrue(checked.contains("1 problem(s)") && !checked.contains("OK"), checked);
+        String runtimeMessage = checked.lines().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow()
+                .substring(prefix.length());
+
+        assertEquals(2, run("run", "--config", config.toString()));
+        assertTrue(err().contains("cannot load the model: " + runtimeMessage), err() + "\nvs\n" + runtimeMessage);
+    }
+
     @Test
     void checkReportsGpioMistakesWithFileAndLineAndNeverOpensPins(@TempDir Path dir) throws Exception {
         String routes = Files.readString(Path.of(demo))
@@ -205,5 +240,67 @@ class EdgeAgentCliTest {
         assertEquals(2, run("demo", "--colour", "red"));
         assertEquals(2, run("demo", "--pace-ms", "soon"));
         assertTrue(err().contains("usage: edge-agent"), err());
+    }
+
+    /**
+     * {@code edge-agent ARGS} in a JVM of its own, as the unit starts it; its output goes to {@code log}.
+     * Logging as the jar configures it (tinylog.properties: info, on a writing thread that the CLI stops).
+     */
+    private static Process startAgentProcess(Path log, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+                "-Dtinylog.configuration=tinylog.properties",
+                "-cp", System.getProperty("java.class.path"), EdgeAgentCli.class.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /**
+     * systemctl stop sends SIGTERM: the agent closes (offline retained) and the process exits 0, not the
+     * JVM's 143, so systemd records a clean stop. The real broker, the real demo model, a JVM of its own.
+     */
+    @Test
+    void sigtermIsACleanStopThatExitsZero(@TempDir Path dir) throws Exception {
+        Path model = Path.of(demo).resolveSibling("../models/phi3-edge-demo.Q4_0.gguf").normalize();
+        String status = "edge-agent/demo/status";
+        try (MosquittoBroker broker = MosquittoBroker.start()) {
+            Path config = dir.resolve("agent.yaml");
+            Files.writeString(config, Files.readString(Path.of(demo))
+                    .replace("url: tcp://127.0.0.1:1883", "url: " + broker.url())
+                    .replace("path: ../models/phi3-edge-demo.Q4_0.gguf", "path: " + model)
+                    + "store:\n  path: " + dir.resolve("store") + "\n");
+            Path log = dir.resolve("agent.log");
+            Process agent = startAgentProcess(log, "run", "--config", config.toString());
+            try (TestClient client = new TestClient(broker.url(), "sigterm-watcher")) {
+                client.subscribe(status);
+                client.await(r -> r.text().equals("online"), Duration.ofSeconds(90), "online on " + status);
+                agent.destroy(); // SIGTERM
+                assertTrue(agent.waitFor(60, TimeUnit.SECONDS), "the agent did not stop within 60 s");
+                assertEquals(0, agent.exitValue(), Files.readString(log));
+                // the shutdown's last log line was written out before the process ended
+                assertTrue(Files.readString(log).contains("Edge agent demo stopped"), Files.readString(log));
+            } finally {
+                agent.destroyForcibly();
+            }
+            try (TestClient late = new TestClient(broker.url(), "sigterm-late")) {
+                late.subscribe(status);
+                TestClient.Received last = late.awaitTopic(status, Duration.ofSeconds(10));
+                assertEquals("offline", last.text());
+                assertTrue(last.retained());
+            }
+        }
+    }
+
+    /** A configuration error stays a failure (1) for the process as well, through main's System.exit. */
+    @Test
+    void aConfigurationErrorExitsOneFromItsOwnJvm(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("agent.yaml");
+        Files.writeString(config, Files.readString(Path.of(demo))
+                .replace("publish: greenhouse/{$topic[1]}/climate/assessment", "publish: greenhouse/{$topic[1]}/climate"));
+        Path log = dir.resolve("agent.log");
+        Process agent = startAgentProcess(log, "run", "--config", config.toString());
+        assertTrue(agent.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(1, agent.exitValue(), Files.readString(log));
+        assertTrue(Files.readString(log).contains("the agent would answer its own results"), Files.readString(log));
     }
 }

@@ -9,13 +9,16 @@ import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigException;
 import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.config.ConfigProblem;
+import dev.phiedge.agent.config.StoreConfig;
 import dev.phiedge.agent.gpio.GpioConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -139,6 +142,106 @@ class DeployFilesTest {
         assertTrue(exec.contains(" -Dtinylog.configuration=/etc/edge-agent/tinylog.properties "), exec);
         assertTrue(exec.endsWith("-jar /opt/edge-agent/edge-agent.jar run --config /etc/edge-agent/config.yaml"), exec);
         assertFalse(lines.contains("MemoryDenyWriteExecute=yes"), "the JIT needs writable+executable memory");
+    }
+
+    /** The unit's directives per section ("Unit", "Service", "Install"), continuation lines joined, comments left out. */
+    private static Map<String, Map<String, List<String>>> unitSections() throws IOException {
+        String unit = Files.readString(REPO.resolve("deploy/systemd/edge-agent.service")).replace("\\\n", " ");
+        Map<String, Map<String, List<String>>> sections = new LinkedHashMap<>();
+        Map<String, List<String>> current = null;
+        for (String line : unit.lines().map(String::strip).toList()) {
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            if (line.startsWith("[") && line.endsWith("]")) {
+                current = sections.computeIfAbsent(line.substring(1, line.length() - 1), k -> new LinkedHashMap<>());
+            } else {
+                int eq = line.indexOf('=');
+                assertTrue(eq > 0 && current != null, "not a directive: " + line);
+                current.computeIfAbsent(line.substring(0, eq), k -> new ArrayList<>()).add(line.substring(eq + 1));
+            }
+        }
+        return sections;
+    }
+
+    private static String one(Map<String, List<String>> section, String key) {
+        List<String> values = section.get(key);
+        assertTrue(values != null && values.size() == 1, key + " must be set once, got " + values);
+        return values.getFirst();
+    }
+
+    @Test
+    void aCleanStopIsSuccessAndRestartsBackOff() throws IOException {
+        Map<String, Map<String, List<String>>> unit = unitSections();
+        Map<String, List<String>> service = unit.get("Service");
+        Map<String, List<String>> head = unit.get("Unit");
+        // the agent exits 0 after SIGTERM; 143 (128 + 15) is accepted as well
+        assertEquals("143", one(service, "SuccessExitStatus"));
+        assertEquals("SIGTERM", one(service, "KillSignal"));
+        assertEquals("on-failure", one(service, "Restart"));
+        assertFalse(service.containsKey("WatchdogSec"), "the agent never notifies the watchdog");
+        assertFalse(service.containsKey("StartLimitIntervalSec") || service.containsKey("StartLimitBurst"),
+                "the start limit belongs to [Unit]");
+
+        double first = Double.parseDouble(one(service, "RestartSec"));
+        int steps = Integer.parseInt(one(service, "RestartSteps"));
+        double max = Double.parseDouble(one(service, "RestartMaxDelaySec"));
+        double interval = Double.parseDouble(one(head, "StartLimitIntervalSec"));
+        int burst = Integer.parseInt(one(head, "StartLimitBurst"));
+        assertEquals(2.0, first);
+        assertTrue(steps >= 1 && max > first, steps + " steps to " + max);
+
+        // systemd.service(5): the n-th automatic restart waits RestartSec * (RestartMaxDelaySec / RestartSec)^(n / RestartSteps),
+        // at most RestartMaxDelaySec. Starting takes time too; leave it out, which favours hitting the limit.
+        double startsWithBackOff = 1; // the first start
+        double elapsed = 0;
+        List<Double> delays = new ArrayList<>();
+        for (int n = 0; elapsed <= interval; n++) {
+            double delay = Math.min(max, first * Math.pow(max / first, (double) n / steps));
+            delays.add(delay);
+            elapsed += delay;
+            if (elapsed <= interval) {
+                startsWithBackOff++;
+            }
+        }
+        assertTrue(startsWithBackOff < burst, "with the back-off (systemd 254+) a broken configuration is retried for"
+                + " ever, slowly: " + startsWithBackOff + " starts within " + interval + " s, delays " + delays);
+        assertEquals(max, delays.getLast(), 1e-9);
+        // without it (systemd before 254 ignores RestartSteps) the restarts come every RestartSec, and the
+        // start limit stops them: burst starts take (burst - 1) * RestartSec, well inside the interval
+        assertTrue((burst - 1) * first < interval, "older systemd would restart every " + first + " s for ever");
+    }
+
+    @Test
+    void theStoreLivesInTheStateDirectoryThatTheUnitMakesWritable() throws IOException {
+        Map<String, List<String>> service = unitSections().get("Service");
+        assertEquals("edge-agent", one(service, "StateDirectory"));
+        // systemd sets STATE_DIRECTORY=/var/lib/<StateDirectory> for a system unit; the agent's default store follows it
+        Path stateDirectory = Path.of("/var/lib", one(service, "StateDirectory"));
+        Path store = StoreConfig.defaultDirectory(Path.of("/etc/edge-agent"), "greenhouse-pi-01", stateDirectory.toString());
+        assertEquals(Path.of("/var/lib/edge-agent/store"), store);
+        List<Path> writable = List.of(one(service, "ReadWritePaths").split("\\s+")).stream().map(Path::of).toList();
+        assertTrue(writable.contains(stateDirectory), "ReadWritePaths " + writable + " leave out " + stateDirectory);
+        assertTrue(writable.contains(Path.of("/var/log", one(service, "LogsDirectory"))), writable.toString());
+        assertTrue(writable.stream().anyMatch(store::startsWith), "the store " + store + " is not writable: " + writable);
+        assertEquals(stateDirectory.toString(), one(service, "WorkingDirectory"));
+    }
+
+    /** systemd's own parser on the unit, where systemd-analyze is installed: nothing but what this machine lacks. */
+    @Test
+    void systemdParsesTheUnit(@TempDir Path dir) throws Exception {
+        assumeTrue(Stream.of(System.getenv("PATH").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, "systemd-analyze"))),
+                "systemd-analyze is not installed");
+        Path unit = Files.copy(REPO.resolve("deploy/systemd/edge-agent.service"), dir.resolve("edge-agent.service"));
+        Process process = new ProcessBuilder("systemd-analyze", "verify", unit.toString()).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+        for (String line : output.lines().toList()) {
+            boolean expected = line.contains("/opt/edge-agent/java/bin/java is not executable") // not installed here
+                    // systemd before 254, as the unit's comment says
+                    || line.matches(".*Unknown key( name)? '?(RestartSteps|RestartMaxDelaySec)'? in section \\[?Service\\]?, ignoring\\.?");
+            assertTrue(expected, "systemd-analyze verify: " + line + "\n" + output);
+        }
     }
 
     @Test
