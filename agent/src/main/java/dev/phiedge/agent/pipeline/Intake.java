@@ -86,7 +86,14 @@ public final class Intake {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(message.payload())).toString();
         } catch (CharacterCodingException e) {
-            errors.report(message.topic(), routeName, RejectReason.NOT_UTF8, "the payload is not valid UTF-8", correlationId);
+            Optional<String> binary = binaryKind(message.payload());
+            if (binary.isPresent()) {
+                errors.report(message.topic(), routeName, RejectReason.BINARY_PAYLOAD, "the payload is binary ("
+                        + binary.get() + "); events must be JSON text, and image input is not supported", correlationId);
+            } else {
+                errors.report(message.topic(), routeName, RejectReason.NOT_UTF8, "the payload is not valid UTF-8",
+                        correlationId);
+            }
             return List.of();
         }
         JsonNode payload;
@@ -146,6 +153,36 @@ public final class Intake {
             deadline = Math.min(deadline, expiry);
         }
         return deadline;
+    }
+
+    /**
+     * What a payload that is not UTF-8 looks like: an image format by its signature (JPEG FF D8 FF, PNG
+     * 89 'PNG', GIF 'GIF8', WebP 'RIFF'....'WEBP'), else binary when more than a tenth of its first 512
+     * bytes are control bytes other than tab, line feed and carriage return; empty for mistyped text.
+     */
+    static Optional<String> binaryKind(byte[] p) {
+        if (p.length >= 3 && (p[0] & 0xff) == 0xFF && (p[1] & 0xff) == 0xD8 && (p[2] & 0xff) == 0xFF) {
+            return Optional.of("a JPEG image");
+        }
+        if (p.length >= 4 && (p[0] & 0xff) == 0x89 && p[1] == 'P' && p[2] == 'N' && p[3] == 'G') {
+            return Optional.of("a PNG image");
+        }
+        if (p.length >= 4 && p[0] == 'G' && p[1] == 'I' && p[2] == 'F' && p[3] == '8') {
+            return Optional.of("a GIF image");
+        }
+        if (p.length >= 12 && p[0] == 'R' && p[1] == 'I' && p[2] == 'F' && p[3] == 'F'
+                && p[8] == 'W' && p[9] == 'E' && p[10] == 'B' && p[11] == 'P') {
+            return Optional.of("a WebP image");
+        }
+        int n = Math.min(p.length, 512);
+        int control = 0;
+        for (int i = 0; i < n; i++) {
+            int b = p[i] & 0xff;
+            if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') {
+                control++;
+            }
+        }
+        return control * 10 > n ? Optional.of(p.length + " bytes") : Optional.empty();
     }
 
     /** The payload's {@code id}, else {@code after.id} (Frigate), else the v5 correlation data, else new. */

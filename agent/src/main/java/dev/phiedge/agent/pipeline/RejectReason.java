@@ -8,6 +8,8 @@ package dev.phiedge.agent.pipeline;
 public enum RejectReason {
     TOO_LARGE,
     NOT_UTF8,
+    /** Binary data (an image, for example a Frigate snapshot): events are text; image input is not supported. */
+    BINARY_PAYLOAD,
     NOT_JSON,
     TOO_DEEP,
     /** A number too long to render (or, in the payload, longer than the JSON reader accepts). */

@@ -241,7 +241,10 @@ class EdgeAgentBrokerTest {
             String longField = "dry ".repeat(800);
             List<Case> cases = List.of(
                     new Case(new byte[0], RejectReason.NOT_JSON),
-                    new Case(new byte[] {0, 1, 2, (byte) 0xff, (byte) 0xfe, 3}, RejectReason.NOT_UTF8),
+                    new Case(new byte[] {0, 1, 2, (byte) 0xff, (byte) 0xfe, 3}, RejectReason.BINARY_PAYLOAD),
+                    // The start of a JPEG file (SOI, APP0 "JFIF"), as Frigate's snapshot topics carry.
+                    new Case(new byte[] {(byte) 0xff, (byte) 0xd8, (byte) 0xff, (byte) 0xe0, 0, 0x10, 'J', 'F', 'I', 'F', 0},
+                            RejectReason.BINARY_PAYLOAD),
                     new Case(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xc3, (byte) 0x28, '"', '}'}, RejectReason.NOT_UTF8),
                     new Case("[".repeat(100).getBytes(StandardCharsets.UTF_8), RejectReason.TOO_DEEP),
                     new Case("{\"a\":".repeat(50).concat("1").concat("}".repeat(50)).getBytes(StandardCharsets.UTF_8), RejectReason.TOO_DEEP),
