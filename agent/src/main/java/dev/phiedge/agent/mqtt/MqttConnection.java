@@ -93,6 +93,7 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
     private final AtomicInteger generation = new AtomicInteger();
     private final List<UserProperty> mark;
     private volatile Problems problems = (filter, code) -> { };
+    private volatile Runnable onConnected = () -> { };
     private volatile boolean closed;
 
     public MqttConnection(MqttConfig config, String deviceId, String statusTopic, List<Subscription> subscriptions,
@@ -178,6 +179,14 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
         this.problems = problems;
     }
 
+    /**
+     * Run after each connect, once the routes are subscribed and {@code online} is sent (on the reconnect
+     * thread: hand longer work to another thread).
+     */
+    public void onConnected(Runnable hook) {
+        this.onConnected = hook;
+    }
+
     private static MqttProperties marked(List<UserProperty> mark) {
         MqttProperties properties = new MqttProperties();
         properties.setUserProperties(mark);
@@ -211,6 +220,11 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
             Logger.info("Connected to {} as {} (session present: {}); subscribed {} route filter(s)",
                     config.url(), config.clientId(), connect.getSessionPresent(), subscriptions.size());
             connectedLatch.get().countDown();
+            try {
+                onConnected.run();
+            } catch (RuntimeException e) {
+                Logger.error(e, "After connecting");
+            }
         } catch (MqttException e) {
             if (closed) {
                 return; // close() interrupted this attempt: nothing to report or retry
