@@ -182,7 +182,7 @@ public final class EdgeAgentCli {
             return 2;
         }
         AgentConfig config = new AgentConfig(all.source(), all.deviceId(), all.mqtt(), all.model(), List.of(route.get()),
-                all.limits(), all.store(), all.statsInterval(), all.gpio());
+                all.limits(), all.store(), all.statsInterval(), all.gpio(), all.frigate());
         List<OutboundMessage> errors = new ArrayList<>();
         AgentStats stats = new AgentStats();
         EventQueue queue = new EventQueue(config.routes(), (e, reason) -> err.println("dropped: " + reason.wireName()));

@@ -4,6 +4,7 @@ import dev.phiedge.agent.gpio.GpioConfig;
 import dev.phiedge.agent.mqtt.PemTls;
 import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
+import dev.phiedge.agent.template.RouteCondition;
 import dev.phiedge.agent.template.TemplateField;
 import dev.phiedge.agent.template.TemplateSyntaxException;
 import dev.phiedge.runtime.generate.LanguageModel;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -29,6 +31,8 @@ import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
 
 /**
  * Reads and validates the agent's YAML configuration. It keeps going after a problem so that
@@ -50,6 +54,8 @@ public final class ConfigLoader {
     private final List<ConfigProblem> problems = new ArrayList<>();
     /** Every route listed could be read (so GPIO rules can be checked against them). */
     private boolean routesComplete;
+    /** The file has a {@code frigate} section (routes may then ask for {@code frigate_description}). */
+    private boolean frigateConfigured;
     /** The section each route of {@code routes} was read from, in the same order, for cross-route problems. */
     private final List<YamlSection> routeSections = new ArrayList<>();
 
@@ -104,6 +110,8 @@ public final class ConfigLoader {
         }
         MqttConfig mqtt = top.section("mqtt", true).map(s -> mqtt(s, deviceId)).orElse(null);
         ModelConfig model = top.section("model", true).map(this::model).orElse(null);
+        frigateConfigured = top.has("frigate");
+        Optional<FrigateConfig> frigate = top.section("frigate", false).map(this::frigate);
         List<RouteConfig> routes = routes(top);
         checkFeedbackLoops(routes, deviceId, mqtt);
         LimitsConfig limits = top.section("limits", false).map(this::limits).orElse(LimitsConfig.defaults());
@@ -125,7 +133,7 @@ public final class ConfigLoader {
             problems.sort(java.util.Comparator.comparingInt(ConfigProblem::line));
             throw new ConfigException(problems);
         }
-        return new AgentConfig(file, deviceId, mqtt, model, routes, limits, store, statsInterval, gpio);
+        return new AgentConfig(file, deviceId, mqtt, model, routes, limits, store, statsInterval, gpio, frigate);
     }
 
     private ConfigException fail(int line, String key, String message) {
@@ -342,11 +350,138 @@ public final class ConfigLoader {
         int qos = (int) s.integer("qos", 1, 0, 2);
         boolean retain = s.bool("retain", false);
         QueueConfig queue = s.section("queue", false).map(q -> queue(q, filter)).orElse(QueueConfig.defaults());
+        Optional<RouteCondition> when = when(s);
+        boolean frigateDescription = s.bool("frigate_description", false);
+        if (frigateDescription && task == Task.CLASSIFY) {
+            s.problem("frigate_description", "frigate_description applies to summarize routes only "
+                    + "(the summary becomes the Frigate event's description)");
+        }
+        if (frigateDescription && !frigateConfigured) {
+            s.problem("frigate_description", "frigate_description needs a top-level frigate section, "
+                    + "e.g. frigate: {url: http://127.0.0.1:5000}");
+        }
         s.reportUnknownKeys();
         if (problems.size() > before || filter == null || task == null || prompt == null || publish == null) {
             return null;
         }
-        return new RouteConfig(name, filter, task, labels, maxTokens, system, prompt, publish, qos, retain, queue);
+        return new RouteConfig(name, filter, task, labels, maxTokens, system, prompt, publish, qos, retain, queue,
+                when, frigateDescription);
+    }
+
+    /**
+     * A route's {@code when:}, a mapping of payload paths to conditions ({@link RouteCondition}); each
+     * entry's mistake is a problem at its own line.
+     */
+    private Optional<RouteCondition> when(YamlSection s) {
+        Optional<Node> raw = s.raw("when");
+        if (raw.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!(raw.get() instanceof MappingNode mapping)) {
+            s.problem("when", "expected a mapping of payload paths to conditions, e.g. when: {type: end, "
+                    + "after.top_score: \">= 0.6\"}, got " + YamlSection.describe(raw.get()));
+            return Optional.empty();
+        }
+        YamlSection w = new YamlSection(file, s.qualify("when"), mapping, problems);
+        Map<String, Node> entries = w.values();
+        if (entries.isEmpty()) {
+            s.problem("when", "no conditions: list at least one, or leave when out");
+            return Optional.empty();
+        }
+        List<RouteCondition.Clause> clauses = new ArrayList<>();
+        boolean complete = true;
+        for (Map.Entry<String, Node> entry : entries.entrySet()) {
+            try {
+                clauses.add(RouteCondition.clause(entry.getKey(), conditionValue(entry.getValue())));
+            } catch (TemplateSyntaxException e) {
+                w.problem(entry.getKey(), e.getMessage());
+                complete = false;
+            }
+        }
+        return complete ? Optional.of(RouteCondition.of(clauses)) : Optional.empty();
+    }
+
+    /**
+     * What YAML wrote as a condition, as {@link RouteCondition#clause} takes it: text, a BigDecimal for a
+     * number, a Boolean, null, a list of those; a nested list or mapping stays one, for its message.
+     */
+    private static Object conditionValue(Node node) throws TemplateSyntaxException {
+        if (node instanceof SequenceNode sequence) {
+            List<Object> items = new ArrayList<>();
+            for (Node item : sequence.getValue()) {
+                items.add(item instanceof ScalarNode ? conditionValue(item)
+                        : item instanceof SequenceNode ? List.of() : Map.of());
+            }
+            return items;
+        }
+        if (node instanceof MappingNode) {
+            return Map.of();
+        }
+        ScalarNode scalar = (ScalarNode) node;
+        Tag tag = scalar.getTag();
+        String text = scalar.getValue();
+        if (tag.equals(Tag.NULL)) {
+            return null;
+        }
+        if (tag.equals(Tag.BOOL)) {
+            return Boolean.parseBoolean(YamlSection.normalBool(text));
+        }
+        if (tag.equals(Tag.INT) || tag.equals(Tag.FLOAT)) {
+            try {
+                return new java.math.BigDecimal(text.replace("_", ""));
+            } catch (NumberFormatException e) {
+                throw new TemplateSyntaxException("'" + text + "': write numbers in decimal, e.g. 0.6 or 3");
+            }
+        }
+        return text; // text, and anything else YAML recognizes (a date) as written
+    }
+
+    /** The {@code frigate} section: where summaries of routes with frigate_description are written back. */
+    private FrigateConfig frigate(YamlSection s) {
+        URI url = s.string("url", true).map(text -> {
+            try {
+                URI uri = new URI(text);
+                String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+                if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null) {
+                    s.problem("url", "expected http://HOST:PORT or https://HOST:PORT (Frigate's API, e.g. "
+                            + "http://127.0.0.1:5000), got '" + text + "'");
+                    return null;
+                }
+                if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
+                    s.problem("url", "Frigate's base URL takes no user, query or fragment, got '" + text + "'");
+                    return null;
+                }
+                String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+                while (path.endsWith("/")) {
+                    path = path.substring(0, path.length() - 1);
+                }
+                if (path.endsWith("/api")) {
+                    s.problem("url", "write Frigate's base URL without /api (the agent adds /api/events/...), got '"
+                            + text + "'");
+                    return null;
+                }
+                String base = text.strip();
+                while (base.endsWith("/")) {
+                    base = base.substring(0, base.length() - 1);
+                }
+                return new URI(base);
+            } catch (URISyntaxException e) {
+                s.problem("url", "not a valid URL: " + e.getReason());
+                return null;
+            }
+        }).orElse(null);
+        Optional<Path> tokenFile = s.string("token_file", false).map(p -> readableFile(s, "token_file", p));
+        long timeout = s.integer("timeout_s", FrigateConfig.DEFAULT_TIMEOUT.toSeconds(), 1, 300);
+        int retries = (int) s.integer("retries", FrigateConfig.DEFAULT_RETRIES, 0, 10);
+        if (tokenFile.isPresent() && Files.isRegularFile(tokenFile.get()) && Files.isReadable(tokenFile.get())) {
+            try {
+                FrigateConfig.readToken(tokenFile.get());
+            } catch (IOException e) {
+                s.problem("token_file", e.getMessage()); // names the file, never the token
+            }
+        }
+        s.reportUnknownKeys();
+        return url == null ? null : new FrigateConfig(url, tokenFile, Duration.ofSeconds(timeout), retries);
     }
 
     /**

@@ -179,6 +179,19 @@ final class YamlSection {
         return Optional.of(out);
     }
 
+    /**
+     * Every entry, key to value node (a null value too), in the order written, all counted as known: for a
+     * mapping whose keys are data, such as a route's {@code when}.
+     */
+    Map<String, Node> values() {
+        Map<String, Node> out = new LinkedHashMap<>();
+        for (Map.Entry<String, NodeTuple> entry : entries.entrySet()) {
+            known.add(entry.getKey());
+            out.put(entry.getKey(), entry.getValue().getValueNode());
+        }
+        return out;
+    }
+
     void reportUnknownKeys() {
         for (Map.Entry<String, NodeTuple> entry : entries.entrySet()) {
             if (!known.contains(entry.getKey())) {
@@ -210,7 +223,7 @@ final class YamlSection {
         return kind + " '" + scalar.getValue() + "'";
     }
 
-    private static String normalBool(String text) {
+    static String normalBool(String text) {
         String lower = text.toLowerCase(java.util.Locale.ROOT);
         return switch (lower) {
             case "yes", "on", "y" -> "true";

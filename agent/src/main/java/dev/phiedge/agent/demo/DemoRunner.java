@@ -309,6 +309,6 @@ public final class DemoRunner {
         dev.phiedge.agent.config.StoreConfig store = new dev.phiedge.agent.config.StoreConfig(
                 java.nio.file.Files.createTempDirectory("edge-agent-demo-store"), c.store().maxBytes());
         return new AgentConfig(c.source(), c.deviceId(), mqtt, c.model(), c.routes(), c.limits(), store,
-                c.statsInterval(), c.gpio());
+                c.statsInterval(), c.gpio(), c.frigate());
     }
 }
