@@ -128,12 +128,16 @@ public final class ConfigLoader {
         // add "no route named" noise, so the cross-check waits until the routes are fixed.
         Optional<GpioConfig> gpio = top.raw("gpio")
                 .flatMap(node -> GpioConfig.parse(file, node, routesComplete ? routes : null, problems));
+        HomeAssistantSettings homeAssistant = top.section("homeassistant", false).map(this::homeAssistant)
+                .orElse(HomeAssistantSettings.disabled());
+        Optional<HttpSettings> http = top.section("http", false).map(this::http);
         top.reportUnknownKeys();
         if (!problems.isEmpty()) {
             problems.sort(java.util.Comparator.comparingInt(ConfigProblem::line));
             throw new ConfigException(problems);
         }
-        return new AgentConfig(file, deviceId, mqtt, model, routes, limits, store, statsInterval, gpio, frigate);
+        return new AgentConfig(file, deviceId, mqtt, model, routes, limits, store, statsInterval, gpio, frigate,
+                homeAssistant, http);
     }
 
     private ConfigException fail(int line, String key, String message) {
@@ -434,6 +438,33 @@ public final class ConfigLoader {
             }
         }
         return text; // text, and anything else YAML recognizes (a date) as written
+    }
+
+    /** {@code homeassistant: {discovery: true, prefix: homeassistant}}: MQTT discovery, off unless enabled. */
+    private HomeAssistantSettings homeAssistant(YamlSection s) {
+        boolean discovery = s.bool("discovery", false);
+        String prefix = s.string("prefix", false).orElse(null);
+        s.reportUnknownKeys();
+        if (prefix != null && HomeAssistantSettings.prefixProblem(prefix) != null) {
+            s.problem("prefix", HomeAssistantSettings.prefixProblem(prefix));
+            return HomeAssistantSettings.disabled();
+        }
+        return HomeAssistantSettings.of(discovery, prefix);
+    }
+
+    /** {@code http: {listen: "127.0.0.1:9464"}}: the /metrics and /healthz server, off without the section. */
+    private HttpSettings http(YamlSection s) {
+        Optional<String> listen = s.string("listen", false);
+        s.reportUnknownKeys();
+        if (listen.isEmpty()) {
+            return HttpSettings.defaults();
+        }
+        try {
+            return HttpSettings.parse(listen.get());
+        } catch (IllegalArgumentException e) {
+            s.problem("listen", e.getMessage());
+            return HttpSettings.defaults();
+        }
     }
 
     /** The {@code frigate} section: where summaries of routes with frigate_description are written back. */

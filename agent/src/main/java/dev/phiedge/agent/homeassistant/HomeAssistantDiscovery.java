@@ -1,5 +1,6 @@
 package dev.phiedge.agent.homeassistant;
 
+import dev.phiedge.agent.config.HomeAssistantSettings;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -20,6 +20,8 @@ public final class AgentStats {
     private final Map<DropReason, LongAdder> dropped = new EnumMap<>(DropReason.class);
     private final Map<RejectReason, LongAdder> rejected = new EnumMap<>(RejectReason.class);
     private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong filtered = new AtomicLong();
+    private final AtomicLong writebackFailed = new AtomicLong();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong publishRefused = new AtomicLong();
     private final AtomicLong subscribeRefused = new AtomicLong();
@@ -49,6 +51,16 @@ public final class AgentStats {
 
     public void rejected(RejectReason reason) {
         rejected.get(reason).increment();
+    }
+
+    /** An event a route's {@code when:} conditions left out (not an error). */
+    public void filtered() {
+        filtered.incrementAndGet();
+    }
+
+    /** A summary that could not be written back to Frigate. */
+    public void writebackFailed() {
+        writebackFailed.incrementAndGet();
     }
 
     /** A message the broker sent again that was already journaled: acknowledged, not answered twice. */
@@ -102,7 +114,8 @@ public final class AgentStats {
         double tokensPerSecond = nanos == 0 ? 0 : (promptTokens.get() + generatedTokens.get()) * 1e9 / nanos;
         return new Snapshot(received.get(), processed.get(), drops, rejects, percentile(window, 50),
                 percentile(window, 95), tokensPerSecond, generatedTokens.get(), promptTokens.get(), duplicates.get(),
-                delivered.get(), publishRefused.get(), subscribeRefused.get(), outboxDropped.get());
+                delivered.get(), publishRefused.get(), subscribeRefused.get(), outboxDropped.get(), filtered.get(),
+                writebackFailed.get());
     }
 
     private static long percentile(long[] sorted, int p) {
@@ -120,11 +133,13 @@ public final class AgentStats {
      * @param duplicates      messages the broker sent again that were already journaled
      * @param delivered       outbox messages the broker acknowledged
      * @param outboxDropped   undelivered messages dropped at the store's size limit
+     * @param filtered        events a route's conditions left out
+     * @param writebackFailed summaries not written back to Frigate
      */
     public record Snapshot(long received, long processed, Map<DropReason, Long> dropped, Map<RejectReason, Long> rejected,
                            long latencyP50Ms, long latencyP95Ms, double tokensPerSecond, long generatedTokens,
                            long promptTokens, long duplicates, long delivered, long publishRefused,
-                           long subscribeRefused, long outboxDropped) {
+                           long subscribeRefused, long outboxDropped, long filtered, long writebackFailed) {
         public long droppedTotal() {
             return dropped.values().stream().mapToLong(Long::longValue).sum();
         }

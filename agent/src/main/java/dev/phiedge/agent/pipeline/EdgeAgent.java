@@ -8,7 +8,14 @@ import dev.phiedge.agent.mqtt.InboundMessage;
 import dev.phiedge.agent.mqtt.MqttConnection;
 import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.mqtt.OutboundMessage;
+import dev.phiedge.agent.frigate.FrigateClient;
+import dev.phiedge.agent.homeassistant.HomeAssistantDiscovery;
+import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.store.MessageStore;
+import dev.phiedge.agent.telemetry.MetricsServer;
+import java.io.UncheckedIOException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -48,6 +55,13 @@ public final class EdgeAgent implements AutoCloseable {
     private final Intake intake;
     private final InferenceWorker worker;
     private final StatsReporter statsReporter;
+    private final HomeAssistantDiscovery discovery;
+    private final FrigateClient frigate;
+    private final MetricsServer metrics;
+    /** Discovery publishing and other work that must leave Paho's and the reconnect thread at once. */
+    private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r ->
+            Thread.ofPlatform().name("housekeeping").daemon(true).unstarted(r));
+    private volatile boolean modelReady;
     private final Gpio gpio;
     private boolean closed;
 
@@ -71,10 +85,17 @@ public final class EdgeAgent implements AutoCloseable {
             event.receipt().eventDone();
             Logger.debug("Dropped event {} of route {} ({})", event.eventId(), event.route().name(), reason.wireName());
         });
-        List<MqttConnection.Subscription> subscriptions = config.routes().stream()
+        this.discovery = new HomeAssistantDiscovery(config, config.homeAssistant(), backend.modelName(),
+                EdgeAgent.class.getPackage().getImplementationVersion(), config.store().directory());
+        discovery.skipped().forEach(s -> Logger.info("Home Assistant: no entity for route {}: {}", s.route(), s.reason()));
+        List<MqttConnection.Subscription> subscriptions = new java.util.ArrayList<>(config.routes().stream()
                 .map(RouteConfig::subscribe).distinct()
                 .map(filter -> new MqttConnection.Subscription(filter, maxQos(config, filter.text())))
-                .toList();
+                .toList());
+        if (discovery.enabled()) {
+            // QoS 0: Home Assistant's birth message needs no acknowledgement, only a republish of the configs.
+            subscriptions.add(new MqttConnection.Subscription(TopicFilter.of(discovery.birthTopic()), 0));
+        }
         this.connection = new MqttConnection(config.mqtt(), config.deviceId(), config.agentTopic("status"),
                 subscriptions, this::onMessage);
         this.store = MessageStore.open(config.store());
@@ -89,15 +110,28 @@ public final class EdgeAgent implements AutoCloseable {
         this.intake = new Intake(config, queue, errors, stats);
         this.inbox = new Inbox(intake, queue, store, stats);
         ResultPublisher results = new ResultPublisher(config.deviceId(), backend.modelName(), outbox);
-        this.worker = new InferenceWorker(queue, backend, results, errors, stats, this::onClassified, outbox);
+        boolean writeBack = config.frigate().isPresent() && config.routes().stream().anyMatch(RouteConfig::frigateDescription);
+        this.frigate = writeBack ? new FrigateClient(config.frigate().get(), (eventId, reason, detail) -> {
+            stats.writebackFailed();
+            errors.reportWriteback(eventId, reason, detail);
+        }) : null;
+        this.worker = new InferenceWorker(queue, backend, results, errors, stats, this::onClassified, this::onSummarized,
+                outbox);
         this.statsReporter = new StatsReporter(config.deviceId(), config.agentTopic("stats"), stats, queue,
                 outbox::backlog, connection);
+        this.metrics = config.http().map(http -> new MetricsServer(http, stats::snapshot, queue::depth, queue::capacity,
+                outbox::backlog, connection::isConnected, () -> modelReady, config.deviceId(), backend.modelName()))
+                .orElse(null);
+        connection.onConnected(() -> housekeeping.execute(this::publishDiscovery));
         try {
             this.gpio = config.gpio().isPresent() ? Gpio.start(config.gpio().get(), this::onGpioEvent) : null;
         } catch (GpioUnavailableException | RuntimeException e) {
             statsReporter.close();
             connection.close();
             store.close();
+            if (frigate != null) {
+                frigate.close();
+            }
             throw e;
         }
     }
@@ -109,7 +143,62 @@ public final class EdgeAgent implements AutoCloseable {
     }
 
     private void onMessage(InboundMessage message) {
-        inbox.offer(message);
+        if (discovery.isBirth(message.topic(), message.payload())) {
+            // Home Assistant (re)started: republish the configs, after a short random delay as its docs advise,
+            // so that a fleet of agents does not answer all at once.
+            housekeeping.schedule(this::publishDiscovery, java.util.concurrent.ThreadLocalRandom.current().nextLong(5_000),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        if (config.routes().stream().anyMatch(r -> r.subscribe().matches(message.topic()))) {
+            inbox.offer(message);
+        }
+    }
+
+    /**
+     * The housekeeping thread: the Home Assistant discovery configs, published retained straight on the
+     * connection (not through the outbox: after an outage only the latest configs matter), and the removals
+     * of entities whose routes are gone; then the stats, so that the diagnostic sensors fill in at once.
+     */
+    private void publishDiscovery() {
+        HomeAssistantDiscovery.Publication publication = discovery.publication();
+        if (publication.messages().isEmpty()) {
+            return;
+        }
+        for (OutboundMessage message : publication.messages()) {
+            connection.publish(message, new MqttConnection.Delivery() {
+                @Override
+                public void delivered() {
+                    if (message.payload().length == 0) {
+                        discovery.removalDelivered(message.topic());
+                    }
+                }
+
+                @Override
+                public void refused(int reasonCode, String reason) {
+                    Logger.warn("Home Assistant discovery: the broker refused '{}': {}", message.topic(), reason);
+                }
+
+                @Override
+                public void failed(String reason) {
+                    Logger.debug("Home Assistant discovery: '{}' not sent ({}); sent again after the next connect",
+                            message.topic(), reason);
+                }
+            });
+        }
+        try {
+            discovery.recordPublished(publication);
+        } catch (IOException e) {
+            Logger.warn("Home Assistant discovery: cannot record what was published: {}", e.getMessage());
+        }
+        statsReporter.publishNow();
+    }
+
+    /** The worker's thread, after each summary is durably queued: the Frigate write-back (never blocks). */
+    private void onSummarized(Event event, String text) {
+        if (frigate != null && event.route().frigateDescription()) {
+            // Frigate's events carry no top-level id, so the event id is after.id, the id Frigate knows.
+            frigate.submit(event.eventId(), text);
+        }
     }
 
     /** The GPIO inputs' thread: one debounced edge, as event JSON for {@code topic}. */
@@ -132,9 +221,23 @@ public final class EdgeAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * Warms the model up, then starts every thread and connects.
+     *
+     * @throws UncheckedIOException the metrics server cannot listen where the configuration says
+     */
     public void start() {
+        if (metrics != null) {
+            try {
+                metrics.start(); // first: /healthz answers 503 "model not loaded" during the warm-up
+            } catch (IOException e) {
+                throw new UncheckedIOException("the metrics server cannot listen on " + config.http().get().listen()
+                        + ": " + e.getMessage(), e);
+            }
+        }
         long warm = System.nanoTime();
         backend.warmUp(); // before the worker owns the backend, and before the agent goes online
+        modelReady = true;
         Logger.info("Model {} warmed up in {} ms", backend.modelName(), (System.nanoTime() - warm) / 1_000_000);
         outbox.start();
         worker.start();
@@ -156,6 +259,11 @@ public final class EdgeAgent implements AutoCloseable {
     /** Successful connections so far; each reconnect adds one. */
     public int connectCount() {
         return connection.connectCount();
+    }
+
+    /** The port /metrics and /healthz listen on, once started, when the configuration has an {@code http} section. */
+    public Optional<Integer> metricsPort() {
+        return Optional.ofNullable(metrics).map(MetricsServer::port);
     }
 
     /** The open GPIO pins, when the configuration has a {@code gpio} section. */
@@ -194,6 +302,9 @@ public final class EdgeAgent implements AutoCloseable {
         }
         closed = true;
         Logger.info("Shutting down: finishing the event in flight");
+        if (metrics != null) {
+            metrics.close();
+        }
         intake.close();
         inbox.stopTaking();
         List<Event> left = queue.close();
@@ -203,6 +314,9 @@ public final class EdgeAgent implements AutoCloseable {
         try {
             inbox.close();
             worker.close();
+            if (frigate != null) {
+                frigate.close(Duration.ofSeconds(5)); // after the last summary, before the outbox takes its reports
+            }
             if (gpio != null) {
                 gpio.close(); // after the last result has driven its outputs; they go back to their initial level
             }
@@ -218,7 +332,9 @@ public final class EdgeAgent implements AutoCloseable {
             Logger.error(e, "The store could not be synced at shutdown");
         }
         store.close();
+        housekeeping.shutdownNow();
         connection.close();
+        modelReady = false;
         backend.close();
         Logger.info("Edge agent {} stopped", config.deviceId());
     }

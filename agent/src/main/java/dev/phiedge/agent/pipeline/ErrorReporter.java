@@ -41,6 +41,17 @@ public final class ErrorReporter {
         outbox.publish(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));
     }
 
+    /** Reports a summary that could not be written back to Frigate (reason {@code frigate_writeback_failed}). */
+    public void reportWriteback(String eventId, String reason, String detail) {
+        ObjectNode json = JsonText.object();
+        json.put("device", deviceId);
+        json.put("event_id", eventId);
+        json.put("reason", reason);
+        json.put("detail", detail);
+        json.put("ts", JsonText.now());
+        outbox.publish(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));
+    }
+
     /**
      * Reports something the broker refused (a publish or a subscription) on the errors topic; the caller
      * has counted and logged it.

@@ -18,24 +18,29 @@ public final class InferenceWorker implements AutoCloseable {
     private final ErrorReporter errors;
     private final AgentStats stats;
     private final BiConsumer<String, String> classified;
+    private final BiConsumer<Event, String> summarized;
     private final Outbox outbox;
     private final Thread thread;
     private volatile boolean stopping;
 
     public InferenceWorker(EventQueue queue, InferenceBackend backend, ResultPublisher results, ErrorReporter errors,
                            AgentStats stats) {
-        this(queue, backend, results, errors, stats, (route, label) -> { }, null);
+        this(queue, backend, results, errors, stats, (route, label) -> { }, (event, text) -> { }, null);
     }
 
     /**
      * @param classified told {@code (route, label)} after each classification, before the result is
      *                   published (the GPIO rules: an alarm must not wait for the broker); it must not block
+     * @param summarized told each summary with its event once it is durably queued (the Frigate write-back);
+     *                   it must not block
      * @param outbox     the daemon's durable outbox: an answer counts as processed once it is on disk there;
      *                   null to publish through {@code results}' own sink
      */
     public InferenceWorker(EventQueue queue, InferenceBackend backend, ResultPublisher results, ErrorReporter errors,
-                           AgentStats stats, BiConsumer<String, String> classified, Outbox outbox) {
+                           AgentStats stats, BiConsumer<String, String> classified, BiConsumer<Event, String> summarized,
+                           Outbox outbox) {
         this.classified = classified;
+        this.summarized = summarized;
         this.outbox = outbox;
         this.queue = queue;
         this.backend = backend;
@@ -87,6 +92,9 @@ public final class InferenceWorker implements AutoCloseable {
                 results.publish(event, result);
                 event.receipt().eventDone();
             }
+            if (outcome instanceof SummaryOutcome summary) {
+                notifySummarized(event, summary.text());
+            }
             return Optional.of(result);
         } catch (PromptTooLongException e) {
             errors.report(event.sourceTopic(), Optional.of(event.route().name()), RejectReason.PROMPT_TOO_LONG,
@@ -103,6 +111,14 @@ public final class InferenceWorker implements AutoCloseable {
             outbox.commit();
         }
         return Optional.empty();
+    }
+
+    private void notifySummarized(Event event, String text) {
+        try {
+            summarized.accept(event, text);
+        } catch (RuntimeException e) {
+            Logger.error(e, "Handing on the summary of event {} failed", event.eventId());
+        }
     }
 
     private void notifyClassified(String route, String label) {

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.tinylog.Logger;
 
 /**
  * Turns an arriving message into events, one per matching route. It does bounded work only: the size
@@ -109,6 +110,12 @@ public final class Intake {
                 config.limits().maxFieldChars());
         List<Event> events = new java.util.ArrayList<>(routes.size());
         for (RouteConfig route : routes) {
+            if (!route.accepts(payload)) {
+                stats.filtered(); // the route's when: conditions said no: not an error
+                Logger.debug("Event {} on '{}' filtered out of route {} by {}", eventId, message.topic(), route.name(),
+                        route.when().flatMap(w -> w.firstFailing(payload)).map(Object::toString).orElse("its conditions"));
+                continue;
+            }
             render(route, message, input, eventId).ifPresent(events::add);
         }
         return events;

@@ -54,6 +54,8 @@ public final class StatsReporter implements AutoCloseable {
         s.rejected().forEach((reason, count) -> rejected.put(reason.wireName(), count));
         json.put("rejected_total", s.rejectedTotal());
         json.put("duplicates", s.duplicates());
+        json.put("filtered", s.filtered());
+        json.put("frigate_writeback_failed", s.writebackFailed());
         // outbox: results and reports waiting for the broker (on disk), delivered, refused by the broker
         // for good, and dropped at the store's size limit (outbox_overflow)
         json.put("outbox_backlog", outboxBacklog.getAsLong());

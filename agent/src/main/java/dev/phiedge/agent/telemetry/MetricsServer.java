@@ -1,5 +1,6 @@
 package dev.phiedge.agent.telemetry;
 
+import dev.phiedge.agent.config.HttpSettings;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.phiedge.agent.pipeline.AgentStats;
@@ -265,6 +266,10 @@ public final class MetricsServer implements AutoCloseable {
         counter(e, "phi_edge_subscribe_refused_total", "Subscriptions the broker refused.", s.subscribeRefused());
         counter(e, "phi_edge_outbox_overflow_total", "Undelivered messages dropped at the store's size limit.",
                 s.outboxDropped());
+        counter(e, "phi_edge_events_filtered_total", "Events a route's when: conditions left out (not errors).",
+                s.filtered());
+        counter(e, "phi_edge_frigate_writeback_failed_total", "Summaries not written back to Frigate.",
+                s.writebackFailed());
         counter(e, "phi_edge_prompt_tokens_total", "Prompt tokens evaluated.", s.promptTokens());
         counter(e, "phi_edge_generated_tokens_total", "Tokens generated.", s.generatedTokens());
 

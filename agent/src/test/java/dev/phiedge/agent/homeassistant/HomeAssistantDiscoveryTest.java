@@ -1,5 +1,6 @@
 package dev.phiedge.agent.homeassistant;
 
+import dev.phiedge.agent.config.HomeAssistantSettings;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

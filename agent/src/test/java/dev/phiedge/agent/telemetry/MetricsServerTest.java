@@ -1,5 +1,6 @@
 package dev.phiedge.agent.telemetry;
 
+import dev.phiedge.agent.config.HttpSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -57,7 +58,7 @@ class MetricsServerTest {
         }
         rejected.put(RejectReason.NOT_JSON, 4L);
         rejected.put(RejectReason.TOO_LARGE, 1L);
-        return new AgentStats.Snapshot(42, 30, dropped, rejected, 1234, 5000, 12.5, 700, 9000, 1, 29, 2, 0, 5);
+        return new AgentStats.Snapshot(42, 30, dropped, rejected, 1234, 5000, 12.5, 700, 9000, 1, 29, 2, 0, 5, 6, 1);
     }
 
     private MetricsServer start() throws IOException {
@@ -109,6 +110,8 @@ class MetricsServerTest {
                 "phi_edge_publish_refused_total 2",
                 "phi_edge_subscribe_refused_total 0",
                 "phi_edge_outbox_overflow_total 5",
+                "phi_edge_events_filtered_total 6",
+                "phi_edge_frigate_writeback_failed_total 1",
                 "phi_edge_prompt_tokens_total 9000",
                 "phi_edge_generated_tokens_total 700",
                 "phi_edge_queue_depth 7",
@@ -166,7 +169,7 @@ class MetricsServerTest {
 
     @Test
     void noEventYetMeansNaNQuantiles() throws Exception {
-        snapshot.set(new AgentStats.Snapshot(0, 0, Map.of(), Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+        snapshot.set(new AgentStats.Snapshot(0, 0, Map.of(), Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
         start();
         List<String> lines = List.of(request("GET", "/metrics").body().split("\n"));
         assertTrue(lines.contains("phi_edge_event_latency_seconds{quantile=\"0.5\"} NaN"), lines.toString());
@@ -186,7 +189,7 @@ class MetricsServerTest {
         }
         start();
         for (AgentStats.Snapshot s : List.of(handBuilt(),
-                new AgentStats.Snapshot(0, 0, Map.of(), Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) {
+                new AgentStats.Snapshot(0, 0, Map.of(), Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) {
             snapshot.set(s);
             String body = request("GET", "/metrics").body();
             Process p = new ProcessBuilder(promtool.get().toString(), "check", "metrics").redirectErrorStream(true).start();

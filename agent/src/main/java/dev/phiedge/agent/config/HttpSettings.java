@@ -1,4 +1,4 @@
-package dev.phiedge.agent.telemetry;
+package dev.phiedge.agent.config;
 
 import java.net.InetSocketAddress;
 

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.homeassistant;
+package dev.phiedge.agent.config;
 
 /**
  * The configuration's {@code homeassistant: {discovery: true, prefix: homeassistant}}.

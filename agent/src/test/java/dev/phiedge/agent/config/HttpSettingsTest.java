@@ -1,4 +1,4 @@
-package dev.phiedge.agent.telemetry;
+package dev.phiedge.agent.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
