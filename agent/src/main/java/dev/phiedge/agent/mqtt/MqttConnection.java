@@ -81,7 +81,9 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
     private final String statusTopic;
     private final List<Subscription> subscriptions;
     private final Consumer<InboundMessage> listener;
-    private final MqttAsyncClient client;
+    /** The Paho client of the current connection: a new one for every connect attempt (see attempt()). */
+    private volatile MqttAsyncClient client;
+    private boolean clientUsed;
     private final MqttConnectionOptions options;
     private final ReconnectBackoff backoff;
     private final ScheduledExecutorService reconnector;
@@ -106,19 +108,41 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
         this.mark = List.of(new UserProperty(AGENT_PROPERTY, deviceId));
         this.options = options(config, statusTopic, mark);
         try {
-            // In-memory persistence: Paho's default writes files into the working directory.
-            this.client = new MqttAsyncClient(config.url(), config.clientId(), new MemoryPersistence());
+            this.client = newClient();
         } catch (MqttException e) {
             throw new MqttSetupException("cannot create an MQTT client for " + config.url() + ": " + e.getMessage(), e);
         }
-        // No disconnected buffer: what must survive an outage waits in the agent's disk outbox instead.
-        client.setManualAcks(true);
-        client.setCallback(new Callback());
         this.reconnector = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "mqtt-reconnect");
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * A fresh Paho client. In-memory persistence (Paho's default writes files into the working directory);
+     * no disconnected buffer (what must survive an outage waits in the agent's disk outbox); manual
+     * acknowledgements.
+     */
+    private MqttAsyncClient newClient() throws MqttException {
+        MqttAsyncClient c = new MqttAsyncClient(config.url(), config.clientId(), new MemoryPersistence());
+        c.setManualAcks(true);
+        c.setCallback(new Callback(c));
+        return c;
+    }
+
+    /** Lets go of a client whose connection is gone; it must not send anything more. */
+    private static void retire(MqttAsyncClient old) {
+        try {
+            old.disconnectForcibly(0, 0, false);
+        } catch (MqttException | RuntimeException ignored) {
+            // already disconnected
+        }
+        try {
+            old.close(true);
+        } catch (MqttException | RuntimeException ignored) {
+            // nothing left to release
+        }
     }
 
     private static MqttConnectionOptions options(MqttConfig config, String statusTopic, List<UserProperty> mark)
@@ -210,6 +234,16 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
             return;
         }
         try {
+            // A new Paho client for every attempt after the first. Paho 1.2.5 keeps the old connection's
+            // in-flight publishes and sends them again on reconnect with the topic alias of the old
+            // connection, which the broker refuses as a protocol error, on every attempt, forever
+            // (eclipse-paho/paho.mqtt.java#1104). The broker keeps the session (clean start off), and
+            // what was in flight is sent again by the agent's outbox.
+            if (clientUsed) {
+                retire(client);
+                client = newClient();
+            }
+            clientUsed = true;
             generation.incrementAndGet(); // before CONNACK: queued events may arrive at once
             IMqttToken connect = client.connect(options);
             connect.waitForCompletion(OPERATION_TIMEOUT_MS);
@@ -388,16 +422,16 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
      * The PUBACK of one QoS 1 message, to be sent once the agent has journaled it: only on the connection
      * the message came on (a new connection gets the message again, with DUP set, and acknowledges that).
      */
-    private Runnable acknowledgement(int messageId, int qos, int connection) {
+    private Runnable acknowledgement(MqttAsyncClient owner, int messageId, int qos, int connection) {
         if (qos == 0) {
             return () -> { };
         }
         return () -> {
-            if (closed || generation.get() != connection || !client.isConnected()) {
+            if (closed || generation.get() != connection || owner != client || !owner.isConnected()) {
                 return;
             }
             try {
-                client.messageArrivedComplete(messageId, Math.min(qos, 1));
+                owner.messageArrivedComplete(messageId, Math.min(qos, 1));
             } catch (MqttException e) {
                 Logger.debug("Acknowledging message {} failed: {}", messageId, describe(e));
             }
@@ -409,9 +443,19 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
         return generation.get();
     }
 
+    /** Paho's callbacks of one client; a retired client's are ignored. */
     private final class Callback implements MqttCallback {
+        private final MqttAsyncClient owner;
+
+        Callback(MqttAsyncClient owner) {
+            this.owner = owner;
+        }
+
         @Override
         public void messageArrived(String topic, MqttMessage message) {
+            if (owner != client) {
+                return; // a retired connection's late delivery: the broker sends it again on the current one
+            }
             long now = System.nanoTime();
             try {
                 MqttProperties p = message.getProperties();
@@ -422,7 +466,7 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
                         Optional.ofNullable(p == null ? null : p.getCorrelationData()),
                         Optional.ofNullable(p == null ? null : p.getMessageExpiryInterval()),
                         now, message.isDuplicate(), fromAgent,
-                        acknowledgement(message.getId(), message.getQos(), generation.get()));
+                        acknowledgement(owner, message.getId(), message.getQos(), generation.get()));
                 listener.accept(inbound);
             } catch (RuntimeException e) {
                 // An exception thrown back to Paho would drop the connection; one bad event must not.
@@ -432,7 +476,7 @@ public final class MqttConnection implements MessageSink, AutoCloseable {
 
         @Override
         public void disconnected(MqttDisconnectResponse response) {
-            if (closed) {
+            if (closed || owner != client) {
                 return;
             }
             connectedLatch.set(new CountDownLatch(1));
