@@ -79,8 +79,11 @@ class AgentCrashRecoveryTest {
                 assertTrue(ledger.awaitAnswered(ANSWERED_BEFORE_FAULT, Duration.ofSeconds(60)),
                         "the agent answers before the fault: " + ledger.summary().line() + "\n" + agent.describe());
                 figures.put("ms_per_event_before_fault", Reliability.ms(sent) / Math.max(1, ledger.answeredCount()));
-                figures.put("answered_at_fault", ledger.answeredCount());
+                int atFault = ledger.answeredCount();
+                figures.put("answered_at_fault", atFault);
                 Fault done = fault.apply(agent);
+                assertTrue(atFault < BACKLOG - 10, "the fault must come while events are still waiting (else this run "
+                        + "tests nothing); answered at the fault: " + atFault + " of " + BACKLOG);
                 figures.put("exit_code", done.exitCode());
                 figures.put("stop_ms", done.millis());
                 figures.put("answered_after_stop", ledger.answeredCount());

@@ -61,6 +61,8 @@ class NetworkCutTest {
                         "the agent answers before the cut: " + ledger.summary().line() + "\n" + agent.describe());
                 int atCut = ledger.answeredCount();
                 figures.put("answered_at_cut", atCut);
+                assertTrue(atCut < BACKLOG - 20, "the cut must come while events are still waiting (else this run tests "
+                        + "nothing); answered at the cut: " + atCut + " of " + BACKLOG);
                 int connectionsBefore = proxy.acceptedConnections();
                 long cut = System.nanoTime();
                 proxy.blackhole();

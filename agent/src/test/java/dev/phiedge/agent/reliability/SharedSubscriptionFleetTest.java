@@ -69,9 +69,12 @@ class SharedSubscriptionFleetTest {
                 ledger.publish(HALF);
                 assertTrue(ledger.awaitAnswered(first.answered() + ANSWERED_BEFORE_KILL, Duration.ofSeconds(60)),
                         "the fleet answers the second half: " + ledger.summary().line());
-                figures.put("answered_at_kill", ledger.answeredCount());
+                int atKill = ledger.answeredCount();
+                figures.put("answered_at_kill", atKill);
                 AgentProcess victim = agents.get(1);
                 victim.kill9();
+                assertTrue(atKill < 2 * HALF - 20, "the kill must come while events are still waiting (else this run tests "
+                        + "nothing); answered at the kill: " + atKill + " of " + 2 * HALF);
                 victim.restart();
                 figures.put("victim_restart_online_ms", victim.awaitOnline(Reliability.ONLINE).toMillis());
                 EventLedger.Summary all = ledger.awaitAll(Duration.ofSeconds(120), Reliability.STALL, Reliability.SETTLE);

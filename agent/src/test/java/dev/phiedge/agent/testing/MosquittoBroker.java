@@ -222,6 +222,27 @@ public final class MosquittoBroker implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes the broker write its persistence file now (SIGUSR1, mosquitto(8)) and waits until it has
+     * (the file is replaced), so that a {@link #kill()} right after loses only what happens in between.
+     */
+    public void save() throws IOException, InterruptedException {
+        Path db = dir.resolve("mosquitto.db");
+        Object before = Files.exists(db) ? Files.readAttributes(db, "unix:ino,lastModifiedTime") : null;
+        Process kill = new ProcessBuilder("kill", "-USR1", Long.toString(process.pid())).redirectErrorStream(true).start();
+        if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            fail("kill -USR1 " + process.pid() + " failed: " + new String(kill.getInputStream().readAllBytes()));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(db) && !Files.readAttributes(db, "unix:ino,lastModifiedTime").equals(before)) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        fail("mosquitto did not write " + db + " within 5 s of SIGUSR1: " + logs());
+    }
+
     /** Same as {@link #startProcess()}: the same port, the same persistence folder. */
     public void restart() throws IOException, InterruptedException {
         startProcess();
