@@ -32,19 +32,47 @@ public final class MosquittoBroker implements AutoCloseable {
      *
      * @param tls          a TLS listener (url {@code ssl://}) instead of plain TCP
      * @param passwordFile a mosquitto password file (see {@link #passwordFile}); anonymous clients are then refused
+     * @param acl          the lines of a mosquitto {@code acl_file} (empty: no ACL, every topic allowed); see
+     *                     {@link #allowAllExcept} for the usual shape
      */
-    public record Options(Optional<Tls> tls, Optional<Path> passwordFile) {
+    public record Options(Optional<Tls> tls, Optional<Path> passwordFile, List<String> acl) {
+        public Options {
+            acl = List.copyOf(acl);
+        }
+
         public static Options plain() {
-            return new Options(Optional.empty(), Optional.empty());
+            return new Options(Optional.empty(), Optional.empty(), List.of());
         }
 
         public Options withTls(Tls listener) {
-            return new Options(Optional.of(listener), passwordFile);
+            return new Options(Optional.of(listener), passwordFile, acl);
         }
 
         public Options withPasswordFile(Path file) {
-            return new Options(tls, Optional.of(file));
+            return new Options(tls, Optional.of(file), acl);
         }
+
+        /**
+         * An {@code acl_file} with these lines. Mosquitto's ACLs are allow-lists: once an acl_file is set,
+         * only the topics it lists are allowed; lines before any {@code user} line apply to anonymous
+         * clients; {@code topic deny T} is checked before the grants (mosquitto.conf(5), acl_file).
+         */
+        public Options withAcl(List<String> lines) {
+            return new Options(tls, passwordFile, lines);
+        }
+    }
+
+    /**
+     * ACL lines for anonymous clients that allow reading and writing every topic except the given ones,
+     * which can be neither published nor received. A QoS 1 publish to a denied topic is answered, over
+     * MQTT v5, with PUBACK reason 0x87 (not authorized); over v3.1.1 it is acknowledged and dropped.
+     */
+    public static List<String> allowAllExcept(String... denied) {
+        List<String> lines = new ArrayList<>(List.of("topic readwrite #"));
+        for (String topic : denied) {
+            lines.add("topic deny " + topic);
+        }
+        return lines;
     }
 
     private final Path executable;
@@ -70,6 +98,11 @@ public final class MosquittoBroker implements AutoCloseable {
             lines.addAll(List.of("allow_anonymous false", "password_file " + options.passwordFile().get().toAbsolutePath()));
         } else {
             lines.add("allow_anonymous true");
+        }
+        if (!options.acl().isEmpty()) {
+            Path acl = dir.resolve("acl");
+            Files.writeString(acl, String.join("\n", options.acl()) + "\n");
+            lines.add("acl_file " + acl.toAbsolutePath());
         }
         lines.addAll(List.of(
                 // Started as root, mosquitto switches to user 'mosquitto', which cannot write our temp folder.
@@ -148,7 +181,7 @@ public final class MosquittoBroker implements AutoCloseable {
     public void startProcess() throws IOException, InterruptedException {
         process = new ProcessBuilder(executable.toString(), "-c", config.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("stdout.log").toFile())
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()))
                 .start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
@@ -173,6 +206,62 @@ public final class MosquittoBroker implements AutoCloseable {
                 process.destroyForcibly().waitFor();
             }
         }
+    }
+
+    /**
+     * Kills the broker with SIGKILL, as a crash or the OOM killer would: it saves nothing, so whatever it
+     * acknowledged since its last autosave (every second here) is gone. {@link #startProcess()} restarts
+     * it on the same port from what it had saved.
+     */
+    public void kill() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                fail("mosquitto (pid " + process.pid() + ") did not die within 10 s of SIGKILL");
+            }
+        }
+    }
+
+    /**
+     * Makes the broker write its persistence file now (SIGUSR1, mosquitto(8)) and waits until it has
+     * (the file is replaced), so that a {@link #kill()} right after loses only what happens in between.
+     */
+    public void save() throws IOException, InterruptedException {
+        Path db = dir.resolve("mosquitto.db");
+        Object before = Files.exists(db) ? Files.readAttributes(db, "unix:ino,lastModifiedTime") : null;
+        Process kill = new ProcessBuilder("kill", "-USR1", Long.toString(process.pid())).redirectErrorStream(true).start();
+        if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            fail("kill -USR1 " + process.pid() + " failed: " + new String(kill.getInputStream().readAllBytes()));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(db) && !Files.readAttributes(db, "unix:ino,lastModifiedTime").equals(before)) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        fail("mosquitto did not write " + db + " within 5 s of SIGUSR1: " + logs());
+    }
+
+    /** Same as {@link #startProcess()}: the same port, the same persistence folder. */
+    public void restart() throws IOException, InterruptedException {
+        startProcess();
+    }
+
+    public boolean isRunning() {
+        return process != null && process.isAlive();
+    }
+
+    /** Mosquitto's exit code after {@link #stop()} or {@link #kill()} (143/137 when it died of the signal). */
+    public int exitCode() {
+        return process.exitValue();
+    }
+
+    /** The last {@code lines} lines of the broker's log, for a test's output when something went missing. */
+    public String logTail(int lines) {
+        List<String> all = logs().lines().toList();
+        return "--- mosquitto log (last " + lines + " lines):\n"
+                + String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())) + "\n---";
     }
 
     public String logs() {
