@@ -148,7 +148,21 @@ public final class ResilientClient implements AutoCloseable {
         if (!awaitConnected(Duration.ofSeconds(60))) {
             throw new MqttException(32104); // not connected
         }
-        IMqttToken token = client.publish(topic, new MqttMessage(payload, qos, retained, null));
+        IMqttToken token;
+        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                token = client.publish(topic, new MqttMessage(payload, qos, retained, null));
+                break;
+            } catch (MqttException e) {
+                // Paho 1.2.5 now and then counts a completed publish as still in flight for a moment after
+                // its token completed ("Too many publishes in progress"): wait and send again.
+                if (e.getReasonCode() != org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_MAX_INFLIGHT || System.nanoTime() > giveUp) {
+                    throw e;
+                }
+                Thread.sleep(20);
+            }
+        }
         token.waitForCompletion(60_000);
         int[] codes = token.getReasonCodes();
         return codes == null || codes.length == 0 ? 0 : codes[0];
