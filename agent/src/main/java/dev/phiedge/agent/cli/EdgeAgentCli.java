@@ -9,7 +9,6 @@ import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.config.ConfigProblem;
 import dev.phiedge.agent.config.ModelConfig;
 import dev.phiedge.agent.config.RouteConfig;
-import dev.phiedge.agent.demo.DemoRunner;
 import dev.phiedge.agent.gpio.GpioConfig;
 import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.InboundMessage;
@@ -28,9 +27,7 @@ import dev.phiedge.agent.pipeline.ResultPublisher;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * {@code edge-agent run|check|once|demo}. Exit status: 0 success, and for {@code run} a clean stop (SIGTERM,
+ * {@code edge-agent run|check|once} (the demo has its own jar: demo/target/edge-agent-demo.jar). Exit status: 0 success, and for {@code run} a clean stop (SIGTERM,
  * SIGINT, SIGHUP: the agent closes, then the process exits 0, not the JVM's 128 + signal); 1 the
  * configuration or the event was refused (the reasons are printed); 2 wrong usage, or the model or the agent
  * could not start.
@@ -51,11 +48,11 @@ public final class EdgeAgentCli {
     private static final String USAGE = """
             usage: edge-agent run   --config FILE
                    edge-agent check --config FILE
-                   edge-agent once  --config FILE --route NAME --topic TOPIC --payload JSON
-                   edge-agent demo  [--config FILE] [--payloads DIR] [--pace-ms N]""";
+                   edge-agent once  --config FILE --route NAME --topic TOPIC --payload JSON""";
 
-    /** The demo's configuration, relative to the working directory or to the repository the jar was built in. */
-    static final Path DEMO_CONFIG = Path.of("samples", "config", "demo.yaml");
+    /** What {@code edge-agent demo} answers in the device jar. */
+    static final String DEMO_MOVED = "the demo is not in this jar: it has its own, demo/target/edge-agent-demo.jar;"
+            + " run ./scripts/demo.sh from the repository";
 
     private final Function<ModelConfig, InferenceBackend> backends;
     private final PrintStream out;
@@ -83,8 +80,9 @@ public final class EdgeAgentCli {
     /**
      * Writes out what tinylog's writing thread still holds. tinylog.properties turns its own shutdown hook
      * off: that hook ran next to ours and dropped the shutdown's log lines (outputs reset, offline, stopped).
+     * Public for the demo's main class, which runs the agent in its own process too.
      */
-    static void stopLogging() {
+    public static void stopLogging() {
         if (LOGGING_STOPPED.compareAndSet(false, true)) {
             try {
                 org.tinylog.provider.ProviderRegistry.getLoggingProvider().shutdown();
@@ -111,7 +109,10 @@ public final class EdgeAgentCli {
             case "check" -> require(options, List.of("config")) ? check(options) : 2;
             case "once" -> require(options, List.of("config", "route", "topic", "payload")) ? once(options) : 2;
             case "run" -> require(options, List.of("config")) ? daemon(options) : 2;
-            case "demo" -> demo(options);
+            case "demo" -> {
+                err.println("edge-agent: " + DEMO_MOVED);
+                yield 2;
+            }
             default -> {
                 err.println("unknown command '" + args[0] + "'\n" + USAGE);
                 yield 2;
@@ -290,58 +291,6 @@ public final class EdgeAgentCli {
     private static String describe(GpioConfig gpio) {
         return "; gpio (" + gpio.provider().wireName() + "): " + gpio.inputs().size() + " input(s), "
                 + gpio.outputs().size() + " output(s), " + gpio.rules().size() + " rule(s)";
-    }
-
-    /**
-     * {@code demo}: the embedded broker, the agent with the demo model and a simulator. Without
-     * {@code --config}, samples/config/demo.yaml is taken from the working directory, else from the
-     * repository the jar sits in (agent/target/edge-agent.jar → ../../samples), so it works from anywhere.
-     */
-    private int demo(Map<String, String> options) {
-        for (String name : options.keySet()) {
-            if (!List.of("config", "payloads", "pace-ms").contains(name)) {
-                err.println("unknown option --" + name + "\n" + USAGE);
-                return 2;
-            }
-        }
-        Path config;
-        if (options.containsKey("config")) {
-            config = Path.of(options.get("config"));
-        } else {
-            Optional<Path> found = defaultDemoConfig();
-            if (found.isEmpty()) {
-                err.println("demo: " + DEMO_CONFIG + " not found in the working directory nor next to the jar;"
-                        + " run it from the repository root or pass --config FILE");
-                return 2;
-            }
-            config = found.get();
-        }
-        Path payloads = options.containsKey("payloads") ? Path.of(options.get("payloads"))
-                : config.toAbsolutePath().getParent().resolveSibling("payloads");
-        Duration pace = DemoRunner.DEFAULT_PACE;
-        if (options.containsKey("pace-ms")) {
-            try {
-                pace = Duration.ofMillis(Long.parseUnsignedLong(options.get("pace-ms")));
-            } catch (NumberFormatException e) {
-                err.println("--pace-ms: expected a number of milliseconds, got '" + options.get("pace-ms") + "'");
-                return 2;
-            }
-        }
-        return DemoRunner.run(out, config, backends, payloads, pace, DemoRunner.DEFAULT_RESULT_TIMEOUT);
-    }
-
-    static Optional<Path> defaultDemoConfig() {
-        if (Files.isRegularFile(DEMO_CONFIG)) {
-            return Optional.of(DEMO_CONFIG);
-        }
-        try {
-            // agent/target/edge-agent.jar, or agent/target/classes when run from the build
-            Path code = Path.of(EdgeAgentCli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path candidate = code.toAbsolutePath().getParent().resolve("../..").resolve(DEMO_CONFIG).normalize();
-            return Files.isRegularFile(candidate) ? Optional.of(candidate) : Optional.empty();
-        } catch (java.net.URISyntaxException | RuntimeException e) {
-            return Optional.empty();
-        }
     }
 
     private static String pretty(JsonNode node) {

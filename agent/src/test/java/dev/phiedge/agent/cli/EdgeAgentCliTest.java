@@ -212,24 +212,12 @@ class EdgeAgentCliTest {
         assertTrue(err().contains("remove the gpio section"), err());
     }
 
-    /** {@code edge-agent demo} as typed: samples/config/demo.yaml found next to the build, every sample answered. */
     @Test
-    void demoAnswersEveryShippedSampleAsTheRulesSay() {
-        assertEquals(0, run("demo", "--pace-ms", "20"), out() + err());
-        String text = out();
-        assertTrue(text.startsWith("Starting the embedded MQTT broker ..."), text);
-        assertTrue(text.lines().anyMatch(l -> l.startsWith("greenhouse/3/climate          temperature 41.2 C, humidity 55 %,"
-                + " soil 30 %, CO2 900 ppm -> critical (")), text);
-        assertTrue(text.lines().anyMatch(l -> l.startsWith("frigate/events                new person on front_door (0.91)"
-                + " -> \"A person appeared on front_door.\"")), text);
-        assertTrue(text.contains("16 events, 16 answered (16 of 16 as expected), 0 rejected"), text);
-        assertEquals("Stopped.", text.lines().toList().getLast());
-    }
-
-    @Test
-    void theDemoConfigurationIsFoundFromTheWorkingDirectoryOrTheBuild() {
-        Path found = EdgeAgentCli.defaultDemoConfig().orElseThrow().toAbsolutePath().normalize();
-        assertEquals(Path.of(demo).toAbsolutePath().normalize(), found);
+    void theDemoCommandSaysWhereTheDemoIs() {
+        assertEquals(2, run("demo", "--pace-ms", "20"));
+        String said = err();
+        assertTrue(said.startsWith("edge-agent: the demo is not in this jar") && said.contains("./scripts/demo.sh")
+                && said.lines().count() == 1, said);
     }
 
     @Test
@@ -237,8 +225,6 @@ class EdgeAgentCliTest {
         assertEquals(2, run());
         assertEquals(2, run("check"));
         assertEquals(2, run("frobnicate"));
-        assertEquals(2, run("demo", "--colour", "red"));
-        assertEquals(2, run("demo", "--pace-ms", "soon"));
         assertTrue(err().contains("usage: edge-agent"), err());
     }
 
