@@ -121,7 +121,8 @@ public final class EdgeAgentCli {
                             new Option("route", "NAME", true, "the route to use, by its name in the configuration"),
                             new Option("topic", "TOPIC", true, "the topic the event arrived on; it must match the route's filter"),
                             new Option("payload", "JSON", true, "the event's payload, as the broker would deliver it")),
-                    "0 answered, 1 the configuration or the event was refused, 2 the model could not be loaded"),
+                    "0 answered, 1 the configuration or the event was refused, 2 no such route, a topic that the\n"
+                            + "route does not match, or a model that could not be loaded"),
             new Command("help", "this overview, or a command's options: edge-agent help COMMAND",
                     "Prints the overview of the commands, or that of COMMAND: the same as edge-agent COMMAND --help.",
                     List.of(), "0"));
