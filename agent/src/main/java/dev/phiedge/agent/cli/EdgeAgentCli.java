@@ -9,7 +9,6 @@ import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.config.ConfigProblem;
 import dev.phiedge.agent.config.ModelConfig;
 import dev.phiedge.agent.config.RouteConfig;
-import dev.phiedge.agent.demo.DemoRunner;
 import dev.phiedge.agent.gpio.GpioConfig;
 import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.InboundMessage;
@@ -28,9 +27,7 @@ import dev.phiedge.agent.pipeline.ResultPublisher;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,21 +38,121 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * {@code edge-agent run|check|once|demo}. Exit status: 0 success, and for {@code run} a clean stop (SIGTERM,
- * SIGINT, SIGHUP: the agent closes, then the process exits 0, not the JVM's 128 + signal); 1 the
- * configuration or the event was refused (the reasons are printed); 2 wrong usage, or the model or the agent
- * could not start.
+ * {@code edge-agent run|check|once|help}; every command answers {@code --help}. Exit status: 0 success, and
+ * for {@code run} a clean stop (SIGTERM, SIGINT, SIGHUP: the agent closes, then the process exits 0, not the
+ * JVM's 128 + signal); 1 the configuration or the event was refused (the reasons are printed); 2 wrong
+ * usage, or the model or the agent could not start. Every error line starts with {@code edge-agent: } and,
+ * where there is one, names the fix.
  */
 public final class EdgeAgentCli {
 
-    private static final String USAGE = """
-            usage: edge-agent run   --config FILE
-                   edge-agent check --config FILE
-                   edge-agent once  --config FILE --route NAME --topic TOPIC --payload JSON
-                   edge-agent demo  [--config FILE] [--payloads DIR] [--pace-ms N]""";
+    /** One option of a command: {@code --name ARG}, what it is, and whether it must be given. */
+    record Option(String name, String arg, boolean required, String description) {
+        String synopsis() {
+            return "--" + name + " " + arg;
+        }
+    }
 
-    /** The demo's configuration, relative to the working directory or to the repository the jar was built in. */
-    static final Path DEMO_CONFIG = Path.of("samples", "config", "demo.yaml");
+    /** A command, its one-line summary, a paragraph of what it does, its options and what its exit status means. */
+    record Command(String name, String summary, String description, List<Option> options, String exit) {
+        Optional<Option> option(String name) {
+            return options.stream().filter(o -> o.name().equals(name)).findFirst();
+        }
+
+        String synopsis() {
+            StringBuilder b = new StringBuilder("edge-agent " + name);
+            for (Option o : options) {
+                b.append(' ').append(o.required() ? o.synopsis() : "[" + o.synopsis() + "]");
+            }
+            return b.toString();
+        }
+
+        String help() {
+            StringBuilder b = new StringBuilder("usage: " + synopsis() + "\n\n" + description + "\n\noptions:\n");
+            for (Option o : options) {
+                b.append(row(o.synopsis(), (o.required() ? "(required) " : "") + o.description()));
+            }
+            b.append(row("-h, --help", "this help"));
+            return b + "exit status: " + exit + "\n";
+        }
+    }
+
+    /** {@code   --name ARG      description}, the description wrapped at 100 columns under itself. */
+    static String row(String left, String text) {
+        String indent = " ".repeat(20);
+        StringBuilder b = new StringBuilder(String.format(java.util.Locale.ROOT, "  %-17s", left));
+        int column = b.length();
+        for (String word : text.split(" ")) {
+            if (column + 1 + word.length() > 100 && column > indent.length()) {
+                b.append('\n').append(indent, 0, indent.length() - 1);
+                column = indent.length() - 1;
+            }
+            b.append(' ').append(word);
+            column += 1 + word.length();
+        }
+        return b.append('\n').toString();
+    }
+
+    private static final Option CONFIG = new Option("config", "FILE", true,
+            "the agent's YAML configuration; samples/config/example.yaml describes every setting and the default"
+                    + " that applies when it is left out");
+
+    static final List<Command> COMMANDS = List.of(
+            new Command("run", "the daemon: answer the broker's events with the model until stopped",
+                    """
+                    Loads the configuration and its model, connects to the MQTT broker of mqtt.url, subscribes to every
+                    route's topic filter and publishes each answer, until SIGTERM, SIGINT or SIGHUP: then it finishes the
+                    event in flight, publishes 'offline' on its status topic and exits 0.""",
+                    List.of(CONFIG),
+                    "0 a clean stop, 1 the configuration has problems (each printed with file:line), 2 the model,\n"
+                            + "the broker's TLS files or the GPIO could not be used"),
+            new Command("check", "validate a configuration and open its model, without connecting",
+                    """
+                    Everything run would refuse at start, without starting: the configuration (each problem with its file
+                    and line), feedback loops between routes, the TLS files, the gpio section (its pins are never opened)
+                    and the model as the runtime opens it. Prints OK and a summary when all of it passes.""",
+                    List.of(CONFIG),
+                    "0 OK, 1 problems (printed)"),
+            new Command("once", "answer one event given on the command line, print the result, exit",
+                    """
+                    Renders the route's prompt for the payload, runs the model once and prints the result JSON that run
+                    would publish; nothing is connected. A refused event prints the error report run would publish.""",
+                    List.of(CONFIG,
+                            new Option("route", "NAME", true, "the route to use, by its name in the configuration"),
+                            new Option("topic", "TOPIC", true, "the topic the event arrived on; it must match the route's filter"),
+                            new Option("payload", "JSON", true, "the event's payload, as the broker would deliver it")),
+                    "0 answered, 1 the configuration or the event was refused, 2 no such route, a topic that the\n"
+                            + "route does not match, or a model that could not be loaded"),
+            new Command("help", "this overview, or a command's options: edge-agent help COMMAND",
+                    "Prints the overview of the commands, or that of COMMAND: the same as edge-agent COMMAND --help.",
+                    List.of(), "0"));
+
+    static final String HELP = overview();
+
+    private static String overview() {
+        StringBuilder b = new StringBuilder("""
+                usage: edge-agent COMMAND [options]      (edge-agent COMMAND --help: that command's options)
+
+                The Phi Edge Agent: MQTT events in, the answers of a local Phi-3 model out.
+
+                commands:
+                """);
+        for (Command c : COMMANDS) {
+            b.append(String.format(java.util.Locale.ROOT, "  %-7s %s%n", c.name(), c.summary()));
+        }
+        return b + """
+
+                Every setting is in the configuration file (--config FILE); samples/config/example.yaml describes each
+                one and the default that applies when it is left out. The demo (an embedded broker and an event
+                simulator) has a jar of its own: ./scripts/demo.sh from the repository.
+                exit status: 0 success, 1 the configuration or the event was refused, 2 a command-line mistake, or the
+                model or the agent could not start
+                """;
+    }
+
+    /** What {@code edge-agent demo} answers in the device jar. */
+    static final String DEMO_MOVED = "the demo is not in this jar: it has its own, demo/target/edge-agent-demo.jar;"
+            + " run ./scripts/demo.sh from the repository";
 
     private final Function<ModelConfig, InferenceBackend> backends;
     private final PrintStream out;
@@ -83,8 +180,9 @@ public final class EdgeAgentCli {
     /**
      * Writes out what tinylog's writing thread still holds. tinylog.properties turns its own shutdown hook
      * off: that hook ran next to ours and dropped the shutdown's log lines (outputs reset, offline, stopped).
+     * Public for the demo's main class, which runs the agent in its own process too.
      */
-    static void stopLogging() {
+    public static void stopLogging() {
         if (LOGGING_STOPPED.compareAndSet(false, true)) {
             try {
                 org.tinylog.provider.ProviderRegistry.getLoggingProvider().shutdown();
@@ -95,53 +193,108 @@ public final class EdgeAgentCli {
     }
 
     public int run(String... args) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
-            err.println(USAGE);
-            return args.length == 0 ? 2 : 0;
+        if (args.length == 0) {
+            return usage("missing COMMAND: run, check or once (see edge-agent --help)");
+        }
+        if (args[0].equals("--help") || args[0].equals("-h")) {
+            out.print(HELP);
+            return 0;
+        }
+        if (args[0].equals("demo")) {
+            return usage(DEMO_MOVED);
+        }
+        Optional<Command> found = COMMANDS.stream().filter(c -> c.name().equals(args[0])).findFirst();
+        if (found.isEmpty()) {
+            return usage("unknown command '" + args[0] + "': the commands are run, check and once (see edge-agent --help)");
+        }
+        Command command = found.get();
+        String seeHelp = " (see edge-agent " + command.name() + " --help)";
+        // --help anywhere an option may stand (not as an option's value, e.g. a payload "-h")
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--help") || args[i].equals("-h")) {
+                out.print(command.help());
+                return 0;
+            }
+            if (args[i].startsWith("--") && command.option(args[i].substring(2)).isPresent()) {
+                i++;
+            }
+        }
+        if (command.name().equals("help")) {
+            return help(args, seeHelp);
         }
         Map<String, String> options = new HashMap<>();
         for (int i = 1; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                err.println("unexpected argument '" + args[i] + "'\n" + USAGE);
-                return 2;
+            String arg = args[i];
+            if (!arg.startsWith("--")) {
+                return usage("unexpected argument '" + arg + "'" + seeHelp);
             }
-            options.put(args[i].substring(2), args[++i]);
+            Optional<Option> option = command.option(arg.substring(2));
+            if (option.isEmpty()) {
+                return usage("unknown option " + arg + seeHelp);
+            }
+            if (i + 1 >= args.length) {
+                return usage("option " + arg + " needs a value: " + option.get().synopsis() + seeHelp);
+            }
+            options.put(option.get().name(), args[++i]);
         }
-        return switch (args[0]) {
-            case "check" -> require(options, List.of("config")) ? check(options) : 2;
-            case "once" -> require(options, List.of("config", "route", "topic", "payload")) ? once(options) : 2;
-            case "run" -> require(options, List.of("config")) ? daemon(options) : 2;
-            case "demo" -> demo(options);
-            default -> {
-                err.println("unknown command '" + args[0] + "'\n" + USAGE);
-                yield 2;
+        for (Option option : command.options()) {
+            if (option.required() && !options.containsKey(option.name())) {
+                return usage("missing " + option.synopsis() + seeHelp);
             }
+        }
+        return switch (command.name()) {
+            case "check" -> check(options);
+            case "once" -> once(options);
+            case "run" -> daemon(options);
+            default -> throw new IllegalStateException(command.name());
         };
     }
 
-    private boolean require(Map<String, String> options, List<String> names) {
-        for (String name : names) {
-            if (!options.containsKey(name)) {
-                err.println("missing --" + name + "\n" + USAGE);
-                return false;
-            }
+    /** {@code edge-agent help [COMMAND]}. */
+    private int help(String[] args, String seeHelp) {
+        if (args.length == 1) {
+            out.print(HELP);
+            return 0;
         }
-        return true;
+        if (args.length > 2) {
+            return usage("help takes one command name at most" + seeHelp);
+        }
+        Optional<Command> command = COMMANDS.stream().filter(c -> c.name().equals(args[1])).findFirst();
+        if (command.isEmpty()) {
+            return usage("unknown command '" + args[1] + "': the commands are run, check and once (see edge-agent --help)");
+        }
+        out.print(command.get().help());
+        return 0;
     }
 
+    /** A command-line mistake: one line on stderr, status 2. */
+    private int usage(String problem) {
+        err.println("edge-agent: " + problem);
+        return 2;
+    }
+
+    /** The configuration for {@code run} and {@code once}: its problems are errors, on stderr. */
     private Optional<AgentConfig> load(String file) {
-        return load(file, false);
+        return load(file, false, err);
     }
 
-    /** @param openModel open the model with the runtime as well, as {@code check} does ({@link ConfigLoader#check}) */
-    private Optional<AgentConfig> load(String file, boolean openModel) {
+    /**
+     * @param openModel open the model with the runtime as well, as {@code check} does ({@link ConfigLoader#check})
+     * @param report    where the problems go, one {@code FILE:LINE: key: problem} line each, then a summary
+     */
+    private Optional<AgentConfig> load(String file, boolean openModel, PrintStream report) {
         try {
             return Optional.of(openModel ? ConfigLoader.check(Path.of(file)) : ConfigLoader.load(Path.of(file)));
         } catch (ConfigException e) {
             for (ConfigProblem problem : e.problems()) {
-                out.println(problem);
+                report.println(problem);
             }
-            out.println(e.problems().size() + " problem(s) in " + file);
+            if (report == out) {
+                out.println(e.problems().size() + " problem(s) in " + file);
+            } else {
+                err.println("edge-agent: " + e.problems().size() + " problem(s) in " + file
+                        + "; fix them (edge-agent check --config " + file + " lists them too), nothing was started");
+            }
             return Optional.empty();
         }
     }
@@ -152,7 +305,7 @@ public final class EdgeAgentCli {
      * the runtime opens it. OK is printed only when all of it passes.
      */
     private int check(Map<String, String> options) {
-        Optional<AgentConfig> config = load(options.get("config"), true);
+        Optional<AgentConfig> config = load(options.get("config"), true, out);
         if (config.isEmpty()) {
             return 1;
         }
@@ -173,19 +326,20 @@ public final class EdgeAgentCli {
         Optional<RouteConfig> route = all.route(options.get("route"));
         String topic = options.get("topic");
         if (route.isEmpty()) {
-            err.println("no route named '" + options.get("route") + "'; routes: "
-                    + all.routes().stream().map(RouteConfig::name).toList());
+            err.println("edge-agent: no route named '" + options.get("route") + "' in " + options.get("config")
+                    + "; give --route one of: " + String.join(", ", all.routes().stream().map(RouteConfig::name).toList()));
             return 2;
         }
         if (!route.get().subscribe().matches(topic)) {
-            err.println("topic '" + topic + "' does not match the route's filter '" + route.get().subscribe().text() + "'");
+            err.println("edge-agent: topic '" + topic + "' does not match the route's filter '" + route.get().subscribe().text()
+                    + "'; give a --topic that it matches");
             return 2;
         }
         AgentConfig config = new AgentConfig(all.source(), all.deviceId(), all.mqtt(), all.model(), List.of(route.get()),
                 all.limits(), all.store(), all.statsInterval(), all.gpio(), all.frigate());
         List<OutboundMessage> errors = new ArrayList<>();
         AgentStats stats = new AgentStats();
-        EventQueue queue = new EventQueue(config.routes(), (e, reason) -> err.println("dropped: " + reason.wireName()));
+        EventQueue queue = new EventQueue(config.routes(), (e, reason) -> err.println("edge-agent: the event was dropped: " + reason.wireName()));
         ErrorReporter reporter = new ErrorReporter(config.deviceId(), config.agentTopic("errors"), stats, errors::add);
         new Intake(config, queue, reporter, stats).accept(new InboundMessage(topic,
                 options.get("payload").getBytes(StandardCharsets.UTF_8), 0, false, Optional.empty(), Optional.empty(),
@@ -201,7 +355,7 @@ public final class EdgeAgentCli {
             try {
                 backend = backends.apply(config.model());
             } catch (RuntimeException e) {
-                err.println("cannot load the model: " + e.getMessage());
+                err.println("edge-agent: cannot load the model: " + e.getMessage());
                 return 2;
             }
             try (backend) {
@@ -215,7 +369,7 @@ public final class EdgeAgentCli {
             }
         }
         for (OutboundMessage error : errors) {
-            err.println("rejected: " + new String(error.payload(), StandardCharsets.UTF_8));
+            err.println("edge-agent: rejected: " + new String(error.payload(), StandardCharsets.UTF_8));
         }
         return 1;
     }
@@ -229,14 +383,14 @@ public final class EdgeAgentCli {
         try {
             backend = backends.apply(config.get().model());
         } catch (RuntimeException e) {
-            err.println("cannot load the model: " + e.getMessage());
+            err.println("edge-agent: cannot load the model: " + e.getMessage());
             return 2;
         }
         EdgeAgent agent;
         try {
             agent = new EdgeAgent(config.get(), backend);
         } catch (MqttSetupException | GpioUnavailableException | java.io.IOException e) {
-            err.println(e.getMessage());
+            err.println("edge-agent: " + e.getMessage());
             backend.close();
             return 2;
         }
@@ -248,7 +402,7 @@ public final class EdgeAgentCli {
             try {
                 agent.close();
             } catch (RuntimeException | Error e) {
-                err.println("the agent did not stop cleanly: " + e);
+                err.println("edge-agent: the agent did not stop cleanly: " + e);
                 status = 1;
             } finally {
                 stopLogging(); // tinylog's writing thread writes out what it holds, then ends
@@ -275,7 +429,7 @@ public final class EdgeAgentCli {
             } catch (IllegalStateException shuttingDown) {
                 // a signal arrived meanwhile; the hook closes the agent
             }
-            err.println("the agent could not start: " + e.getMessage());
+            err.println("edge-agent: the agent could not start: " + e.getMessage());
             agent.close();
             return 2;
         }
@@ -290,58 +444,6 @@ public final class EdgeAgentCli {
     private static String describe(GpioConfig gpio) {
         return "; gpio (" + gpio.provider().wireName() + "): " + gpio.inputs().size() + " input(s), "
                 + gpio.outputs().size() + " output(s), " + gpio.rules().size() + " rule(s)";
-    }
-
-    /**
-     * {@code demo}: the embedded broker, the agent with the demo model and a simulator. Without
-     * {@code --config}, samples/config/demo.yaml is taken from the working directory, else from the
-     * repository the jar sits in (agent/target/edge-agent.jar → ../../samples), so it works from anywhere.
-     */
-    private int demo(Map<String, String> options) {
-        for (String name : options.keySet()) {
-            if (!List.of("config", "payloads", "pace-ms").contains(name)) {
-                err.println("unknown option --" + name + "\n" + USAGE);
-                return 2;
-            }
-        }
-        Path config;
-        if (options.containsKey("config")) {
-            config = Path.of(options.get("config"));
-        } else {
-            Optional<Path> found = defaultDemoConfig();
-            if (found.isEmpty()) {
-                err.println("demo: " + DEMO_CONFIG + " not found in the working directory nor next to the jar;"
-                        + " run it from the repository root or pass --config FILE");
-                return 2;
-            }
-            config = found.get();
-        }
-        Path payloads = options.containsKey("payloads") ? Path.of(options.get("payloads"))
-                : config.toAbsolutePath().getParent().resolveSibling("payloads");
-        Duration pace = DemoRunner.DEFAULT_PACE;
-        if (options.containsKey("pace-ms")) {
-            try {
-                pace = Duration.ofMillis(Long.parseUnsignedLong(options.get("pace-ms")));
-            } catch (NumberFormatException e) {
-                err.println("--pace-ms: expected a number of milliseconds, got '" + options.get("pace-ms") + "'");
-                return 2;
-            }
-        }
-        return DemoRunner.run(out, config, backends, payloads, pace, DemoRunner.DEFAULT_RESULT_TIMEOUT);
-    }
-
-    static Optional<Path> defaultDemoConfig() {
-        if (Files.isRegularFile(DEMO_CONFIG)) {
-            return Optional.of(DEMO_CONFIG);
-        }
-        try {
-            // agent/target/edge-agent.jar, or agent/target/classes when run from the build
-            Path code = Path.of(EdgeAgentCli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path candidate = code.toAbsolutePath().getParent().resolve("../..").resolve(DEMO_CONFIG).normalize();
-            return Files.isRegularFile(candidate) ? Optional.of(candidate) : Optional.empty();
-        } catch (java.net.URISyntaxException | RuntimeException e) {
-            return Optional.empty();
-        }
     }
 
     private static String pretty(JsonNode node) {

@@ -104,7 +104,8 @@ class EdgeAgentCliTest {
         assertTrue(err().contains("\"reason\":\"missing_field\""), err());
         assertEquals(2, run("once", "--config", demo, "--route", "camera-events", "--topic", "elsewhere",
                 "--payload", "{}"));
-        assertTrue(err().contains("does not match"), err());
+        assertTrue(err().contains("edge-agent: topic 'elsewhere' does not match the route's filter 'frigate/events';"
+                + " give a --topic that it matches"), err());
     }
 
     @Test
@@ -115,7 +116,7 @@ class EdgeAgentCliTest {
         Files.writeString(config, Files.readString(Path.of(demo))
                 .replace("path: ../models/phi3-edge-demo.Q4_0.gguf", "path: cut.gguf"));
         assertEquals(2, run("run", "--config", config.toString()));
-        assertTrue(err().contains("cannot load the model: ") && err().contains("cut.gguf"), err());
+        assertTrue(err().startsWith("edge-agent: cannot load the model: ") && err().contains("cut.gguf"), err());
     }
 
     /**
@@ -212,34 +213,101 @@ class EdgeAgentCliTest {
         assertTrue(err().contains("remove the gpio section"), err());
     }
 
-    /** {@code edge-agent demo} as typed: samples/config/demo.yaml found next to the build, every sample answered. */
     @Test
-    void demoAnswersEveryShippedSampleAsTheRulesSay() {
-        assertEquals(0, run("demo", "--pace-ms", "20"), out() + err());
-        String text = out();
-        assertTrue(text.startsWith("Starting the embedded MQTT broker ..."), text);
-        assertTrue(text.lines().anyMatch(l -> l.startsWith("greenhouse/3/climate          temperature 41.2 C, humidity 55 %,"
-                + " soil 30 %, CO2 900 ppm -> critical (")), text);
-        assertTrue(text.lines().anyMatch(l -> l.startsWith("frigate/events                new person on front_door (0.91)"
-                + " -> \"A person appeared on front_door.\"")), text);
-        assertTrue(text.contains("16 events, 16 answered (16 of 16 as expected), 0 rejected"), text);
-        assertEquals("Stopped.", text.lines().toList().getLast());
+    void usageErrorsAreOneLineThatNamesTheFix() {
+        record Case(String[] args, String expected) { }
+        for (Case c : List.of(
+                new Case(new String[] {}, "edge-agent: missing COMMAND: run, check or once (see edge-agent --help)"),
+                new Case(new String[] {"frobnicate"}, "edge-agent: unknown command 'frobnicate': the commands are run, check"
+                        + " and once (see edge-agent --help)"),
+                new Case(new String[] {"check"}, "edge-agent: missing --config FILE (see edge-agent check --help)"),
+                new Case(new String[] {"run"}, "edge-agent: missing --config FILE (see edge-agent run --help)"),
+                new Case(new String[] {"run", "--config"}, "edge-agent: option --config needs a value: --config FILE"
+                        + " (see edge-agent run --help)"),
+                new Case(new String[] {"run", "--config", demo, "--colour", "red"}, "edge-agent: unknown option --colour"
+                        + " (see edge-agent run --help)"),
+                new Case(new String[] {"check", "stray"}, "edge-agent: unexpected argument 'stray' (see edge-agent check --help)"),
+                new Case(new String[] {"once", "--config", demo, "--route", "r"}, "edge-agent: missing --topic TOPIC"
+                        + " (see edge-agent once --help)"),
+                new Case(new String[] {"help", "frobnicate"}, "edge-agent: unknown command 'frobnicate': the commands are"
+                        + " run, check and once (see edge-agent --help)"),
+                new Case(new String[] {"demo"}, "edge-agent: " + EdgeAgentCli.DEMO_MOVED))) {
+            err.reset();
+            assertEquals(2, run(c.args()), String.join(" ", c.args()));
+            assertEquals(c.expected() + System.lineSeparator(), err(), String.join(" ", c.args()));
+        }
+        assertEquals("", out());
     }
 
     @Test
-    void theDemoConfigurationIsFoundFromTheWorkingDirectoryOrTheBuild() {
-        Path found = EdgeAgentCli.defaultDemoConfig().orElseThrow().toAbsolutePath().normalize();
-        assertEquals(Path.of(demo).toAbsolutePath().normalize(), found);
+    void theDemoCommandSaysWhereTheDemoIs() {
+        assertEquals(2, run("demo", "--pace-ms", "20"));
+        String said = err();
+        assertTrue(said.startsWith("edge-agent: the demo is not in this jar") && said.contains("./scripts/demo.sh")
+                && said.lines().count() == 1, said);
+    }
+
+    /** Every command answers --help and -h with status 0 and lists each of its options. */
+    @Test
+    void everyCommandAnswersHelpWithItsOptions() {
+        for (EdgeAgentCli.Command command : EdgeAgentCli.COMMANDS) {
+            for (String help : List.of("--help", "-h")) {
+                out.reset();
+                err.reset();
+                assertEquals(0, run(command.name(), help), command.name() + " " + help + ": " + err());
+                String text = out();
+                assertTrue(text.startsWith("usage: edge-agent " + command.name()), text);
+                for (EdgeAgentCli.Option option : command.options()) {
+                    assertTrue(text.contains("--" + option.name() + " " + option.arg()), option + " in\n" + text);
+                }
+                assertTrue(text.contains("-h, --help") && text.contains("exit status: "), text);
+                assertEquals("", err());
+            }
+        }
+        // --help after options, and help COMMAND, give the same text; a payload "-h" is a value, not a request for help
+        out.reset();
+        assertEquals(0, run("once", "--config", demo, "--help"));
+        String once = out();
+        out.reset();
+        assertEquals(0, run("help", "once"));
+        assertEquals(once, out());
+        assertTrue(once.contains("--payload JSON") && once.contains("(required)"), once);
+        out.reset();
+        assertEquals(2, run("once", "--config", demo, "--route", "camera-events", "--payload", "-h"));
+        assertEquals("edge-agent: missing --topic TOPIC (see edge-agent once --help)" + System.lineSeparator(), err());
     }
 
     @Test
-    void usageErrors() {
-        assertEquals(2, run());
-        assertEquals(2, run("check"));
-        assertEquals(2, run("frobnicate"));
-        assertEquals(2, run("demo", "--colour", "red"));
-        assertEquals(2, run("demo", "--pace-ms", "soon"));
-        assertTrue(err().contains("usage: edge-agent"), err());
+    void topLevelHelpListsEveryCommandWithOneLineAndWhereTheDefaultsAre() {
+        for (String help : List.of("--help", "-h", "help")) {
+            out.reset();
+            assertEquals(0, run(help), help);
+            String text = out();
+            assertTrue(text.startsWith("usage: edge-agent COMMAND"), text);
+            for (EdgeAgentCli.Command command : EdgeAgentCli.COMMANDS) {
+                assertTrue(text.lines().anyMatch(l -> l.startsWith("  " + command.name() + " ") && l.contains(command.summary())),
+                        command.name() + " in\n" + text);
+            }
+            assertTrue(text.contains("samples/config/example.yaml"), "where the defaults are: " + text);
+            assertTrue(text.contains("./scripts/demo.sh"), text);
+        }
+        assertEquals("", err());
+    }
+
+    @Test
+    void runAndOnceReportConfigurationProblemsAsErrors(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, "device_id: d\nmqtt: {url: tcp://127.0.0.1:1883, colour: red}\n");
+        assertEquals(1, run("run", "--config", file.toString()));
+        String said = err();
+        assertTrue(said.contains(file + ":2: mqtt.colour: unknown key"), said);
+        assertTrue(said.lines().toList().getLast().startsWith("edge-agent: ")
+                && said.contains("problem(s) in " + file + "; fix them"), said);
+        assertEquals("", out());
+        err.reset();
+        assertEquals(2, run("once", "--config", demo, "--route", "nowhere", "--topic", "t", "--payload", "{}"));
+        assertEquals("edge-agent: no route named 'nowhere' in " + demo + "; give --route one of: greenhouse-climate,"
+                + " camera-events" + System.lineSeparator(), err());
     }
 
     /**

@@ -43,8 +43,9 @@ final class BenchCommand {
     /** Decoding allocates a few dozen bytes a token; kilobytes mean a kernel boxes vectors (see IntKernels). */
     private static final long BOXING_BYTES_PER_TOKEN = 4096;
 
-    static final List<String> VALUED = List.of("model", "prompt-tokens", "gen-tokens", "threads", "repeat", "prefix-tokens", "context");
-    static final List<String> BOOLEANS = List.of("json");
+    static final int DEFAULT_PROMPT_TOKENS = 128;
+    static final int DEFAULT_GEN_TOKENS = 64;
+    static final int DEFAULT_REPEAT = 3;
 
     private static final String TEXT = "The pump in building 7 stopped at 3:15 pm after the pressure sensor reported 41.5 bar. "
             + "Maintenance checked the valves, replaced a worn seal and restarted the line; temperature readings returned to normal "
@@ -53,16 +54,16 @@ final class BenchCommand {
     private BenchCommand() { }
 
     static int run(Args a, PrintStream out, PrintStream err) throws IOException {
-        int promptTokens = positive(a, "prompt-tokens", 128);
-        int genTokens = a.integer("gen-tokens", 64);
-        int repeat = positive(a, "repeat", 3);
+        int promptTokens = positive(a, "prompt-tokens", DEFAULT_PROMPT_TOKENS);
+        int genTokens = a.integer("gen-tokens", DEFAULT_GEN_TOKENS);
+        int repeat = positive(a, "repeat", DEFAULT_REPEAT);
         int prefixTokens = a.integer("prefix-tokens", 0);
         int threads = positive(a, "threads", Math.max(1, Runtime.getRuntime().availableProcessors()));
         if (genTokens < 0 || prefixTokens < 0) throw new Args.UsageException("--gen-tokens and --prefix-tokens cannot be negative");
         int needed = Math.max(promptTokens + genTokens, prefixTokens + promptTokens);
-        int context = a.integer("context", Math.max(2048, needed));
+        int context = a.integer("context", Math.max(Phi3Cli.DEFAULT_CONTEXT, needed));
         if (context < needed) throw new Args.UsageException("--context " + context + " is too small for " + needed + " tokens");
-        Path path = Path.of(a.string("model"));
+        Path path = Phi3Cli.modelFile(a.string("model"));
 
         long loadStart = System.nanoTime();
         try (LanguageModel lm = LanguageModel.load(path, context, threads);

@@ -16,6 +16,9 @@ import dev.phiedge.runtime.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,27 +26,149 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * {@code phi3}: the runtime's command line. JSON answers go to stdout as one object; progress and
  * errors go to stderr. Exit status 0 on success, 1 on a failure (bad model file, prompt too long),
- * 2 on a command-line mistake.
+ * 2 on a command-line mistake. Every command answers {@code --help} with its options and their defaults;
+ * every error line starts with {@code phi3: }.
  */
 public final class Phi3Cli {
-    private static final String USAGE = """
-            usage: phi3 <command> [options]
-              inspect MODEL [--json]                     metadata and tensor table
-              tokenize --model MODEL --text TEXT [--no-bos] [--no-special] [--json]
-              generate --model MODEL (--prompt TEXT | --chat TEXT [--system TEXT])
-                       [--max-tokens N] [--context N] [--threads N] [--temperature T] [--top-k K]
-                       [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--top-logits K] [--json]
-              classify --model MODEL (--prompt TEXT | --chat TEXT [--system TEXT]) --labels a,b,c
-                       [--context N] [--threads N] [--json]
-              synth    --shape phi3-mini-4k|phi3-mini-128k|tiny --type F16|Q8_0|Q4_0|Q4_K_M --seed S
-                       [--vocab VOCAB.gguf] --out FILE [--dry-run] [--json]
-              bench    --model MODEL [--prompt-tokens N] [--gen-tokens N] [--prefix-tokens N]
-                       [--threads N] [--repeat N] [--context N] [--json]
-            """;
+    static final int DEFAULT_CONTEXT = 2048;
+    static final int DEFAULT_MAX_TOKENS = 128;
+    static final float DEFAULT_TEMPERATURE = 0f;
+    static final int DEFAULT_TOP_K = 40;
+    static final float DEFAULT_TOP_P = 0.95f;
+    static final float DEFAULT_MIN_P = 0.05f;
+    static final float DEFAULT_REPEAT_PENALTY = 1f;
+    static final int DEFAULT_REPEAT_LAST_N = 64;
+    static final long DEFAULT_SEED = 42;
+
+    private static final String THREADS = "decoding threads (default: the number of CPUs, "
+            + Runtime.getRuntime().availableProcessors() + " here)";
+    private static final CommandSpec.Option MODEL = CommandSpec.valued("model", "MODEL", "the GGUF model file (required)");
+    private static final CommandSpec.Option JSON = CommandSpec.flag("json", "one JSON object on stdout instead of text");
+    private static final List<CommandSpec.Option> PROMPT = List.of(
+            CommandSpec.valued("prompt", "TEXT", "a raw prompt, tokenized as llama.cpp tokenizes one: BOS added, special tokens"
+                    + " such as <|user|> recognised"),
+            CommandSpec.valued("chat", "TEXT", "a user message, wrapped in the Phi-3 chat template (give --prompt or --chat)"),
+            CommandSpec.valued("system", "TEXT", "the system message of --chat (default: none)"));
+
+    static final List<CommandSpec> COMMANDS = List.of(
+            new CommandSpec("inspect", "MODEL [--json]", "a model file's metadata and tensor table",
+                    "Prints the GGUF model file MODEL's version, size, metadata and every tensor's name, type, shape and"
+                            + " bytes.",
+                    List.of(JSON)),
+            new CommandSpec("tokenize", "--model MODEL --text TEXT [options]", "the token ids of a text",
+                    "Tokenizes TEXT with the model's vocabulary: one id and its piece a line, or {\"tokens\":[...]} with --json.",
+                    List.of(MODEL,
+                            CommandSpec.valued("text", "TEXT", "the text to tokenize (required)"),
+                            CommandSpec.flag("no-bos", "do not add the BOS token (default: added)"),
+                            CommandSpec.flag("no-special", "read special tokens such as <|user|> as plain text (default: recognised)"),
+                            JSON)),
+            new CommandSpec("generate", "--model MODEL (--prompt TEXT | --chat TEXT [--system TEXT]) [options]",
+                    "generate text for a prompt or a chat message",
+                    """
+                    Streams the generated text to stdout and the speed to stderr; with --json one object instead: the prompt's
+                    and the generated token ids, the text, the stop reason, the top logits and the timings.""",
+                    concat(List.of(MODEL), PROMPT, List.of(
+                            CommandSpec.valued("max-tokens", "N", "the most tokens to generate (default: " + DEFAULT_MAX_TOKENS + ")"),
+                            CommandSpec.valued("context", "N", "the KV cache's size in tokens (default: " + DEFAULT_CONTEXT + ")"),
+                            CommandSpec.valued("threads", "N", THREADS),
+                            CommandSpec.valued("temperature", "T", "0 is greedy: the likeliest token each time (default: "
+                                    + fmt(DEFAULT_TEMPERATURE) + ")"),
+                            CommandSpec.valued("top-k", "K", "sample among the K likeliest tokens; 0 keeps all (default: "
+                                    + DEFAULT_TOP_K + ")"),
+                            CommandSpec.valued("top-p", "P", "sample among the likeliest tokens that together reach P; 1 keeps all"
+                                    + " (default: " + fmt(DEFAULT_TOP_P) + ")"),
+                            CommandSpec.valued("min-p", "P", "drop tokens less likely than P times the likeliest; 0 keeps all"
+                                    + " (default: " + fmt(DEFAULT_MIN_P) + ")"),
+                            CommandSpec.valued("repeat-penalty", "R", "penalise the recent tokens' logits by R; 1 is off (default: "
+                                    + fmt(DEFAULT_REPEAT_PENALTY) + ")"),
+                            CommandSpec.valued("repeat-last-n", "N", "how many recent tokens the penalty looks at (default: "
+                                    + DEFAULT_REPEAT_LAST_N + ")"),
+                            CommandSpec.valued("seed", "S", "the sampler's seed: same seed, same text (default: " + DEFAULT_SEED + ")"),
+                            CommandSpec.valued("top-logits", "K", "with --json, the K largest logits after the prompt (default: 0)"),
+                            JSON))),
+            new CommandSpec("classify", "--model MODEL (--prompt TEXT | --chat TEXT [--system TEXT]) --labels a,b,c [options]",
+                    "the likeliest of a few labels as the model's answer",
+                    """
+                    Scores each label as the model's reply to the prompt and prints the likeliest (the probabilities go to
+                    stderr); with --json one object: the label and every label's probability.""",
+                    concat(List.of(MODEL), PROMPT, List.of(
+                            CommandSpec.valued("labels", "a,b,c", "two or more comma-separated labels (required)"),
+                            CommandSpec.valued("context", "N", "the KV cache's size in tokens (default: " + DEFAULT_CONTEXT + ")"),
+                            CommandSpec.valued("threads", "N", THREADS),
+                            JSON))),
+            new CommandSpec("synth", "--shape SHAPE --type TYPE --out FILE [options]",
+                    "write a random-weight model shaped like a real one, for benchmarks",
+                    """
+                    Writes a GGUF model with random weights and the real model's shapes and tensor types, and a real
+                    vocabulary, so that bench measures what the real model would cost; --dry-run prints the tensor table.""",
+                    List.of(
+                            CommandSpec.valued("shape", "SHAPE", "phi3-mini-4k, phi3-mini-128k or tiny (required)"),
+                            CommandSpec.valued("type", "TYPE", "F16, Q8_0, Q4_0 or Q4_K_M (required)"),
+                            CommandSpec.valued("out", "FILE", "the model file to write (required, unless --dry-run)"),
+                            CommandSpec.valued("seed", "S", "the weights' seed (default: " + SynthCommand.DEFAULT_SEED + ")"),
+                            CommandSpec.valued("vocab", "VOCAB.gguf", "the vocabulary to embed (default: " + SynthCommand.DEFAULT_VOCAB
+                                    + ", relative to the working directory)"),
+                            CommandSpec.flag("dry-run", "print the tensor table and write nothing"),
+                            JSON)),
+            new CommandSpec("bench", "--model MODEL [options]", "a model's prompt and generation speed, as llama-bench measures it",
+                    """
+                    Evaluates a prompt of --prompt-tokens tokens (pp), then generates --gen-tokens tokens greedily (tg), --repeat
+                    times, and prints the medians in tokens/s with memory, bandwidth and allocation figures.""",
+                    List.of(MODEL,
+                            CommandSpec.valued("prompt-tokens", "N", "the prompt's length in tokens (default: "
+                                    + BenchCommand.DEFAULT_PROMPT_TOKENS + ")"),
+                            CommandSpec.valued("gen-tokens", "N", "tokens generated after the prompt (default: "
+                                    + BenchCommand.DEFAULT_GEN_TOKENS + ")"),
+                            CommandSpec.valued("repeat", "N", "runs of each, of which the median is reported (default: "
+                                    + BenchCommand.DEFAULT_REPEAT + ")"),
+                            CommandSpec.valued("prefix-tokens", "N", "also time a request of N + prompt tokens from scratch against"
+                                    + " one started from a saved prefix of N tokens (default: 0, off)"),
+                            CommandSpec.valued("threads", "N", THREADS),
+                            CommandSpec.valued("context", "N", "the KV cache's size in tokens (default: " + DEFAULT_CONTEXT
+                                    + ", or more when the tokens above need it)"),
+                            JSON)),
+            new CommandSpec("help", "[COMMAND]", "this overview, or a command's options: phi3 help COMMAND",
+                    "Prints the overview of the commands, or that of COMMAND: the same as phi3 COMMAND --help.",
+                    List.of()));
+
+    static final String HELP = overview();
+
+    private static String overview() {
+        StringBuilder b = new StringBuilder("""
+                usage: phi3 COMMAND [options]      (phi3 COMMAND --help: that command's options and their defaults)
+
+                The Phi-3 runtime's command line: GGUF models, memory-mapped and run in pure Java.
+
+                commands:
+                """);
+        for (CommandSpec c : COMMANDS) {
+            b.append(String.format(java.util.Locale.ROOT, "  %-9s %s%n", c.name(), c.summary()));
+        }
+        return b + """
+
+                An option left out takes the default that the command's --help shows. JSON answers (--json) are one
+                object on stdout; progress and errors go to stderr.
+                exit status: 0 success, 1 a failure (a bad model file, a prompt too long), 2 a command-line mistake
+                """;
+    }
+
+    @SafeVarargs
+    private static <T> List<T> concat(List<T>... lists) {
+        List<T> all = new ArrayList<>();
+        for (List<T> list : lists) all.addAll(list);
+        return List.copyOf(all);
+    }
+
+    /** 0.95 as "0.95", 1 as "1". */
+    private static String fmt(float v) {
+        return v == (int) v ? Integer.toString((int) v) : Float.toString(v);
+    }
 
     private final PrintStream out;
     private final PrintStream err;
@@ -58,44 +183,108 @@ public final class Phi3Cli {
         System.exit(new Phi3Cli(out, System.err).run(args));
     }
 
+    private static final String COMMAND_NAMES = "inspect, tokenize, generate, classify, synth, bench";
+
     int run(String[] args) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
-            out.print(USAGE);
-            return args.length == 0 ? 2 : 0;
+        if (args.length == 0) {
+            return usage("missing COMMAND: one of " + COMMAND_NAMES + " (see phi3 --help)");
+        }
+        if (args[0].equals("--help") || args[0].equals("-h")) {
+            out.print(HELP);
+            return 0;
+        }
+        Optional<CommandSpec> found = command(args[0]);
+        if (found.isEmpty()) {
+            return usage("unknown command '" + args[0] + "': the commands are " + COMMAND_NAMES + " (see phi3 --help)");
+        }
+        CommandSpec command = found.get();
+        if (command.asksForHelp(args, 1)) {
+            out.print(command.help());
+            return 0;
         }
         try {
-            return switch (args[0]) {
+            return switch (command.name()) {
                 case "inspect" -> inspect(args);
-                case "tokenize" -> tokenize(new Args(args, 1, List.of("model", "text"), List.of("json", "no-bos", "no-special")));
-                case "generate" -> generate(new Args(args, 1, List.of("model", "prompt", "chat", "system", "max-tokens", "context",
-                        "threads", "temperature", "top-k", "top-p", "min-p", "repeat-penalty", "repeat-last-n", "seed", "top-logits"),
-                        List.of("json")));
-                case "classify" -> classify(new Args(args, 1, List.of("model", "prompt", "chat", "system", "labels", "context", "threads"),
-                        List.of("json")));
-                case "synth" -> SynthCommand.run(new Args(args, 1, SynthCommand.VALUED, SynthCommand.BOOLEANS), out, err);
-                case "bench" -> BenchCommand.run(new Args(args, 1, BenchCommand.VALUED, BenchCommand.BOOLEANS), out, err);
-                default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
+                case "tokenize" -> tokenize(command.parse(args, 1));
+                case "generate" -> generate(command.parse(args, 1));
+                case "classify" -> classify(command.parse(args, 1));
+                case "synth" -> SynthCommand.run(command.parse(args, 1), out, err);
+                case "bench" -> BenchCommand.run(command.parse(args, 1), out, err);
+                case "help" -> help(args);
+                default -> throw new IllegalStateException(command.name());
             };
         } catch (Args.UsageException e) {
-            err.println("phi3: " + e.getMessage());
-            err.print(USAGE);
-            return 2;
+            return usage(e.getMessage() + " (see phi3 " + command.name() + " --help)");
         } catch (GgufFormatException | ContextOverflowException | IllegalArgumentException e) {
             err.println("phi3: " + e.getMessage());
             return 1;
         } catch (NoSuchFileException e) {
             err.println("phi3: no such file: " + e.getFile());
             return 1;
+        } catch (AccessDeniedException e) {
+            err.println("phi3: permission denied: " + e.getFile());
+            return 1;
+        } catch (FileSystemException e) {
+            err.println("phi3: " + e.getFile() + ": " + e.getReason());
+            return 1;
         } catch (IOException e) {
-            err.println("phi3: " + e);
+            err.println("phi3: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
             return 1;
         }
     }
 
+    private static Optional<CommandSpec> command(String name) {
+        return COMMANDS.stream().filter(c -> c.name().equals(name)).findFirst();
+    }
+
+    /** {@code phi3 help [COMMAND]}. */
+    private int help(String[] args) {
+        if (args.length == 1) {
+            out.print(HELP);
+            return 0;
+        }
+        if (args.length > 2) throw new Args.UsageException("help takes one command name at most");
+        Optional<CommandSpec> command = command(args[1]);
+        if (command.isEmpty()) {
+            return usage("unknown command '" + args[1] + "': the commands are " + COMMAND_NAMES + " (see phi3 --help)");
+        }
+        out.print(command.get().help());
+        return 0;
+    }
+
+    /** A command-line mistake: one line on stderr, status 2. */
+    private int usage(String problem) {
+        err.println("phi3: " + problem);
+        return 2;
+    }
+
+    /**
+     * A model file named on the command line, checked before it is mapped: a directory or a missing file
+     * is said in words (mapping a directory fails with the system's "No such device").
+     */
+    static Path modelFile(String name) throws IOException {
+        Path path = Path.of(name);
+        if (Files.isDirectory(path)) {
+            List<String> models;
+            try (Stream<Path> files = Files.list(path)) {
+                models = files.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".gguf")).sorted().limit(6).toList();
+            } catch (IOException e) {
+                models = List.of();
+            }
+            throw new IllegalArgumentException(path + " is a directory, not a model file: give a .gguf file"
+                    + (models.isEmpty() ? "" : " (in it: " + String.join(", ", models.subList(0, Math.min(5, models.size())))
+                    + (models.size() > 5 ? ", ..." : "") + ")"));
+        }
+        if (!Files.exists(path)) {
+            throw new NoSuchFileException(name);
+        }
+        return path;
+    }
+
     private int inspect(String[] args) throws IOException {
-        if (args.length < 2 || args[1].startsWith("--")) throw new Args.UsageException("inspect needs a model file");
-        Args opts = new Args(args, 2, List.of(), List.of("json"));
-        try (GgufFile f = GgufFile.open(Path.of(args[1]))) {
+        if (args.length < 2 || args[1].startsWith("--")) throw new Args.UsageException("missing MODEL: phi3 inspect MODEL.gguf");
+        Args opts = command("inspect").orElseThrow().parse(args, 2);
+        try (GgufFile f = GgufFile.open(modelFile(args[1]))) {
             if (opts.flag("json")) {
                 Map<String, Object> meta = new LinkedHashMap<>();
                 f.metadata().forEach((k, v) -> meta.put(k, v.length() > 64 && v.type().name().equals("ARRAY") ? v.display(8) : jsonValue(v)));
@@ -138,7 +327,7 @@ public final class Phi3Cli {
     }
 
     private int tokenize(Args a) throws IOException {
-        try (GgufFile f = GgufFile.open(Path.of(a.string("model")))) {
+        try (GgufFile f = GgufFile.open(modelFile(a.string("model")))) {
             Tokenizer tokenizer = Tokenizer.fromGguf(f);
             int[] ids = tokenizer.encode(a.string("text"), !a.flag("no-bos"), !a.flag("no-special"));
             if (a.flag("json")) {
@@ -166,13 +355,19 @@ public final class Phi3Cli {
 
     private int generate(Args a) throws IOException {
         String text = promptText(a);
-        int maxTokens = a.integer("max-tokens", 128);
+        int maxTokens = a.integer("max-tokens", DEFAULT_MAX_TOKENS);
         int topLogits = a.integer("top-logits", 0);
-        SamplerSettings sampling = new SamplerSettings(a.number("temperature", 0f), a.integer("top-k", 40), a.number("top-p", 0.95f),
-                a.number("min-p", 0.05f), a.number("repeat-penalty", 1f), a.integer("repeat-last-n", 64), a.longValue("seed", 42));
+        SamplerSettings sampling;
+        try {
+            sampling = new SamplerSettings(a.number("temperature", DEFAULT_TEMPERATURE), a.integer("top-k", DEFAULT_TOP_K),
+                    a.number("top-p", DEFAULT_TOP_P), a.number("min-p", DEFAULT_MIN_P), a.number("repeat-penalty", DEFAULT_REPEAT_PENALTY),
+                    a.integer("repeat-last-n", DEFAULT_REPEAT_LAST_N), a.longValue("seed", DEFAULT_SEED));
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
         boolean json = a.flag("json");
         long loadStart = System.nanoTime();
-        try (LanguageModel lm = LanguageModel.load(Path.of(a.string("model")), a.integer("context", 2048), threads(a));
+        try (LanguageModel lm = LanguageModel.load(modelFile(a.string("model")), a.integer("context", DEFAULT_CONTEXT), threads(a));
              Session session = lm.newSession()) {
             long loadNanos = System.nanoTime() - loadStart;
             int[] prompt = lm.encodePrompt(text);
@@ -229,7 +424,7 @@ public final class Phi3Cli {
         String text = promptText(a);
         List<String> labels = Arrays.stream(a.string("labels").split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (labels.size() < 2) throw new Args.UsageException("--labels needs at least two comma-separated labels");
-        try (LanguageModel lm = LanguageModel.load(Path.of(a.string("model")), a.integer("context", 2048), threads(a));
+        try (LanguageModel lm = LanguageModel.load(modelFile(a.string("model")), a.integer("context", DEFAULT_CONTEXT), threads(a));
              Session session = lm.newSession()) {
             int[] prompt = lm.encodePrompt(text);
             LabelScores scores = session.scoreReplies(prompt, labels, lm.replies(text, labels));

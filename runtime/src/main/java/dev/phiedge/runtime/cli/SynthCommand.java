@@ -19,8 +19,7 @@ import java.util.Map;
  * real one ({@link SyntheticModel}). {@code --dry-run} prints the tensor table without writing.
  */
 final class SynthCommand {
-    static final List<String> VALUED = List.of("shape", "type", "seed", "vocab", "out");
-    static final List<String> BOOLEANS = List.of("dry-run", "json");
+    static final long DEFAULT_SEED = 1;
     /** The vocabulary used when --vocab is not given, relative to the working directory (the repository root). */
     static final String DEFAULT_VOCAB = "../shared/testdata/tokenizer/ggml-vocab-phi-3.gguf";
 
@@ -37,10 +36,11 @@ final class SynthCommand {
         Path target = Path.of(a.string("out"));
         Path vocab = Path.of(a.string("vocab", DEFAULT_VOCAB));
         if (!Files.exists(vocab)) {
-            throw new IllegalArgumentException("vocabulary " + vocab + " not found: give --vocab ggml-vocab-phi-3.gguf");
+            throw new IllegalArgumentException("vocabulary " + vocab + " not found: give --vocab ggml-vocab-phi-3.gguf"
+                    + " (the repository has runtime/src/test/resources/tokenizer/ggml-vocab-phi-3.gguf)");
         }
         err.printf("phi3 synth: writing %s (%s, %s, %,d bytes of tensors)%n", target, shape.id(), type, model.tensorBytes());
-        SyntheticModel.Result r = model.write(target, a.longValue("seed", 1), vocab);
+        SyntheticModel.Result r = model.write(target, a.longValue("seed", DEFAULT_SEED), vocab);
         double seconds = r.nanos() / 1e9;
         if (a.flag("json")) {
             Map<String, Object> root = new LinkedHashMap<>();

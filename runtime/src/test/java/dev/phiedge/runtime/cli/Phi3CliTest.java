@@ -116,15 +116,114 @@ class Phi3CliTest {
     }
 
     @Test
-    void commandLineMistakesGiveStatusTwoAndTheUsage() {
-        assertEquals(2, run().status());
-        Result unknown = run("frobnicate");
-        assertEquals(2, unknown.status());
-        assertTrue(unknown.err().contains("unknown command"));
-        Result missing = run("generate", "--model");
-        assertEquals(2, missing.status());
-        assertTrue(missing.err().contains("--model needs a value"));
-        assertEquals(2, run("generate", "--model", "x.gguf").status(), "neither --prompt nor --chat");
-        assertEquals(2, run("classify", "--model", "x", "--prompt", "p", "--labels", "one").status());
+    void commandLineMistakesAreOneLineWithStatusTwo() {
+        record Case(String[] args, String expected) { }
+        String commands = "the commands are inspect, tokenize, generate, classify, synth, bench (see phi3 --help)";
+        for (Case c : List.of(
+                new Case(new String[] {}, "phi3: missing COMMAND: one of inspect, tokenize, generate, classify, synth, bench"
+                        + " (see phi3 --help)"),
+                new Case(new String[] {"frobnicate"}, "phi3: unknown command 'frobnicate': " + commands),
+                new Case(new String[] {"help", "frobnicate"}, "phi3: unknown command 'frobnicate': " + commands),
+                new Case(new String[] {"generate", "--model"}, "phi3: option --model needs a value (see phi3 generate --help)"),
+                new Case(new String[] {"generate", "--model", "x.gguf"}, "phi3: give exactly one of --prompt and --chat"
+                        + " (see phi3 generate --help)"),
+                new Case(new String[] {"generate", "--model", "x.gguf", "--prompt", "p", "--top-p", "2"},
+                        "phi3: top-p must be in (0, 1], got 2.0 (see phi3 generate --help)"),
+                new Case(new String[] {"generate", "--model", "x.gguf", "--prompt", "p", "--max-tokens", "many"},
+                        "phi3: option --max-tokens needs a whole number, got 'many' (see phi3 generate --help)"),
+                new Case(new String[] {"classify", "--model", "x", "--prompt", "p", "--labels", "one"},
+                        "phi3: --labels needs at least two comma-separated labels (see phi3 classify --help)"),
+                new Case(new String[] {"tokenize", "--model", "x", "--colour", "red"}, "phi3: unknown option --colour"
+                        + " (see phi3 tokenize --help)"),
+                new Case(new String[] {"inspect"}, "phi3: missing MODEL: phi3 inspect MODEL.gguf (see phi3 inspect --help)"),
+                new Case(new String[] {"synth", "--shape", "tiny", "--type", "Q4_0"}, "phi3: option --out is required"
+                        + " (see phi3 synth --help)"),
+                new Case(new String[] {"bench", "--model", "x", "--repeat", "0"}, "phi3: --repeat must be at least 1"
+                        + " (see phi3 bench --help)"))) {
+            Result r = run(c.args());
+            assertEquals(2, r.status(), String.join(" ", c.args()));
+            assertEquals(c.expected() + System.lineSeparator(), r.err(), String.join(" ", c.args()));
+            assertEquals("", r.out());
+        }
+    }
+
+    /** Every command answers --help and -h with status 0, each of its options and the defaults in the code. */
+    @Test
+    void everyCommandAnswersHelpWithItsOptionsAndDefaults() {
+        for (CommandSpec command : Phi3Cli.COMMANDS) {
+            for (String help : List.of("--help", "-h")) {
+                Result r = run(command.name(), help);
+                assertEquals(0, r.status(), command.name() + " " + help + ": " + r.err());
+                assertEquals("", r.err());
+                assertTrue(r.out().startsWith("usage: phi3 " + command.name() + " "), r.out());
+                for (CommandSpec.Option option : command.options()) {
+                    assertTrue(r.out().contains("  " + option.synopsis() + " "), option.synopsis() + " in\n" + r.out());
+                }
+                assertTrue(r.out().contains("-h, --help") && r.out().contains("exit status: "), r.out());
+            }
+        }
+        String generate = run("generate", "--help").out();
+        for (String expected : List.of("(default: 128)", "(default: 2048)", "(default: 0)", "(default: 40)", "(default: 0.95)",
+                "(default: 0.05)", "(default: 1)", "(default: 64)", "(default: 42)",
+                "(default: the number of CPUs, " + Runtime.getRuntime().availableProcessors() + " here)")) {
+            assertTrue(generate.contains(expected), expected + " in\n" + generate);
+        }
+        String bench = run("bench", "--help").out();
+        for (String expected : List.of("--prompt-tokens N    the prompt's length in tokens (default: 128)",
+                "--gen-tokens N       tokens generated after the prompt (default: 64)",
+                "--repeat N           runs of each, of which the median is reported (default: 3)")) {
+            assertTrue(bench.contains(expected), expected + " in\n" + bench);
+        }
+        assertTrue(run("synth", "--help").out().contains("(default: 1)"));
+        assertTrue(run("classify", "--help").out().contains("--context N          the KV cache's size in tokens (default: 2048)"));
+        // after other options, through `help`, and not when -h is an option's value
+        assertEquals(run("tokenize", "--help").out(), run("tokenize", "--model", "x.gguf", "-h").out());
+        assertEquals(run("bench", "--help").out(), run("help", "bench").out());
+        Result value = run("tokenize", "--model", "absent.gguf", "--text", "-h");
+        assertEquals(1, value.status());
+        assertEquals("phi3: no such file: absent.gguf" + System.lineSeparator(), value.err());
+    }
+
+    @Test
+    void topLevelHelpListsEveryCommandInOneLine() {
+        for (String help : List.of("--help", "-h", "help")) {
+            Result r = run(help);
+            assertEquals(0, r.status(), help);
+            assertEquals("", r.err());
+            assertTrue(r.out().startsWith("usage: phi3 COMMAND [options]"), r.out());
+            for (CommandSpec command : Phi3Cli.COMMANDS) {
+                assertTrue(r.out().lines().anyMatch(l -> l.startsWith("  " + command.name() + " ") && l.endsWith(command.summary())),
+                        command.name() + " in\n" + r.out());
+            }
+            assertTrue(r.out().contains("default that the command's --help shows"), r.out());
+        }
+    }
+
+    /** Mapping a directory fails with the system's "No such device": the path is checked first. */
+    @Test
+    void aDirectoryOrAMissingFileIsSaidInWords(@TempDir Path dir) throws Exception {
+        Result inspect = run("inspect", dir.toString());
+        assertEquals(1, inspect.status());
+        assertEquals("phi3: " + dir + " is a directory, not a model file: give a .gguf file" + System.lineSeparator(), inspect.err());
+        Files.write(dir.resolve("b.gguf"), new byte[0]);
+        Files.write(dir.resolve("a.gguf"), new byte[0]);
+        for (String[] args : List.of(new String[] {"inspect", dir.toString()},
+                new String[] {"generate", "--model", dir.toString(), "--prompt", "hi"},
+                new String[] {"classify", "--model", dir.toString(), "--prompt", "hi", "--labels", "a,b"},
+                new String[] {"tokenize", "--model", dir.toString(), "--text", "hi"},
+                new String[] {"bench", "--model", dir.toString()})) {
+            Result r = run(args);
+            assertEquals(1, r.status(), String.join(" ", args));
+            assertEquals("phi3: " + dir + " is a directory, not a model file: give a .gguf file (in it: a.gguf, b.gguf)"
+                    + System.lineSeparator(), r.err());
+        }
+        Path absent = dir.resolve("absent.gguf");
+        for (String[] args : List.of(new String[] {"inspect", absent.toString()},
+                new String[] {"generate", "--model", absent.toString(), "--prompt", "hi"},
+                new String[] {"bench", "--model", absent.toString()})) {
+            Result r = run(args);
+            assertEquals(1, r.status(), String.join(" ", args));
+            assertEquals("phi3: no such file: " + absent + System.lineSeparator(), r.err());
+        }
     }
 }

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.demo;
+package dev.phiedge.demo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.demo;
+package dev.phiedge.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.demo;
+package dev.phiedge.demo;
 
 import com.hivemq.embedded.EmbeddedHiveMQ;
 import java.io.IOException;
@@ -17,7 +17,7 @@ import java.util.concurrent.TimeoutException;
 import org.tinylog.Logger;
 
 /**
- * A real MQTT 5 broker inside this JVM, for the {@code demo} command only (the daemon always talks to
+ * A real MQTT 5 broker inside this JVM, for the demo only (the daemon always talks to
  * the device's own broker): HiveMQ Community Edition, embedded, listening on a free port on 127.0.0.1,
  * with its configuration and data in a temporary folder that {@link #stop()} deletes.
  *

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.demo;
+package dev.phiedge.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The demo end to end with the demo model: embedded broker, agent, simulator, one printed line per event
  * with its answer, a marked mismatch when a sample's expectation is wrong, an error report for a broken
- * event, a clean stop. All the shipped samples through `edge-agent demo`: EdgeAgentCliTest.
+ * event, a clean stop. All the shipped samples through the demo's command line: DemoCliTest.
  */
 class DemoRunnerTest {
 

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.demo;
+package dev.phiedge.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -36,7 +36,7 @@ import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttSubscription;
 
 /**
- * {@code edge-agent demo}: an embedded MQTT 5 broker, the agent on it with the demo configuration and
+ * The demo ({@code ./scripts/demo.sh}, {@link DemoCli}): an embedded MQTT 5 broker, the agent on it with the demo configuration and
  * model, and a simulator publishing sample greenhouse readings and camera events. Each answer is printed
  * as it arrives, next to the event it answers:
  * <pre>
