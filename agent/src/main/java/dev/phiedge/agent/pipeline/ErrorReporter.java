@@ -43,13 +43,7 @@ public final class ErrorReporter {
 
     /** Reports a summary that could not be written back to Frigate (reason {@code frigate_writeback_failed}). */
     public void reportWriteback(String eventId, String reason, String detail) {
-        ObjectNode json = JsonText.object();
-        json.put("device", deviceId);
-        json.put("event_id", eventId);
-        json.put("reason", reason);
-        json.put("detail", detail);
-        json.put("ts", JsonText.now());
-        outbox.publish(OutboundMessage.of(errorsTopic, JsonText.bytes(json), 1, false));
+        publishReport("event_id", eventId, reason, detail);
     }
 
     /**
@@ -59,9 +53,14 @@ public final class ErrorReporter {
      * @param reason {@code publish_refused} or {@code subscribe_refused}
      */
     public void reportDelivery(String topic, String reason, String detail) {
+        publishReport("topic", topic, reason, detail);
+    }
+
+    /** A report that is about no event of a route: what it concerns ({@code key}: {@code value}), why, and how. */
+    private void publishReport(String key, String value, String reason, String detail) {
         ObjectNode json = JsonText.object();
         json.put("device", deviceId);
-        json.put("topic", topic);
+        json.put(key, value);
         json.put("reason", reason);
         json.put("detail", detail);
         json.put("ts", JsonText.now());

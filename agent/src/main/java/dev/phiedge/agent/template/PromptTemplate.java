@@ -126,7 +126,7 @@ public final class PromptTemplate {
     }
 
     private static String renderPath(TemplateField.PayloadPath path, TemplateInput input) throws TemplateRenderException {
-        JsonNode node = resolve(path, input.payload());
+        JsonNode node = path.resolve(input.payload());
         if (node == null || node.isNull()) {
             if (path.defaultText().isPresent()) {
                 return path.defaultText().get();
@@ -145,23 +145,6 @@ public final class PromptTemplate {
         return out.toString();
     }
 
-    /** The node at the path, or null when a key or index along it is missing. */
-    private static JsonNode resolve(TemplateField.PayloadPath path, JsonNode payload) {
-        JsonNode node = payload;
-        for (String segment : path.segments()) {
-            JsonNode next = null;
-            if (node != null && node.isObject()) {
-                next = node.get(segment);
-            } else if (node != null && node.isArray() && segment.matches("[0-9]{1,9}")) {
-                next = node.get(Integer.parseInt(segment));
-            }
-            if (next == null) {
-                return null;
-            }
-            node = next;
-        }
-        return node;
-    }
 
     /**
      * The README's value rules; nested objects, which it does not cover, render as compact JSON. A typed

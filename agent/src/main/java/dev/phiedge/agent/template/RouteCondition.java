@@ -129,7 +129,7 @@ public final class RouteCondition {
 
         /** Whether this clause holds for the payload. */
         public boolean test(JsonNode payload) {
-            JsonNode value = resolve(segments, payload);
+            JsonNode value = TemplateField.PayloadPath.resolve(segments, payload);
             boolean absent = value == null || value.isNull();
             return switch (operator) {
                 case IS_NULL -> absent;
@@ -348,23 +348,6 @@ public final class RouteCondition {
         return List.of(parts);
     }
 
-    /** The value at the path, or null when a key or index along it is missing (as in templates). */
-    private static JsonNode resolve(List<String> segments, JsonNode payload) {
-        JsonNode node = payload;
-        for (String segment : segments) {
-            JsonNode next = null;
-            if (node != null && node.isObject()) {
-                next = node.get(segment);
-            } else if (node != null && node.isArray() && segment.matches("[0-9]{1,9}")) {
-                next = node.get(Integer.parseInt(segment));
-            }
-            if (next == null) {
-                return null;
-            }
-            node = next;
-        }
-        return node;
-    }
 
     /** The clauses, in the order written; empty for {@link #always()}. */
     public List<Clause> clauses() {

@@ -1,5 +1,6 @@
 package dev.phiedge.agent.template;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -32,6 +33,29 @@ public sealed interface TemplateField {
         /** An untyped path without a default, {@code {a.b}}. */
         public PayloadPath(String source, List<String> segments) {
             this(source, segments, FieldFormat.AS_WRITTEN, Optional.empty());
+        }
+
+        /** The value at this path in {@code payload}, or null when a key or index along it is missing. */
+        public JsonNode resolve(JsonNode payload) {
+            return resolve(segments, payload);
+        }
+
+        /** The value at {@code segments}: keys of objects, or indexes of arrays where a segment is a number. */
+        static JsonNode resolve(List<String> segments, JsonNode payload) {
+            JsonNode node = payload;
+            for (String segment : segments) {
+                JsonNode next = null;
+                if (node != null && node.isObject()) {
+                    next = node.get(segment);
+                } else if (node != null && node.isArray() && segment.matches("[0-9]{1,9}")) {
+                    next = node.get(Integer.parseInt(segment));
+                }
+                if (next == null) {
+                    return null;
+                }
+                node = next;
+            }
+            return node;
         }
 
         /** The keys joined by dots, as in messages. */
