@@ -2,7 +2,7 @@ package dev.phiedge.agent.config;
 
 import dev.phiedge.agent.gpio.GpioConfig;
 import dev.phiedge.agent.mqtt.PemTls;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.RouteCondition;
 import dev.phiedge.agent.template.TemplateField;

@@ -1,6 +1,6 @@
 package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateField;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package dev.phiedge.agent.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.RouteCondition;
 import java.util.List;

@@ -4,7 +4,7 @@ import dev.phiedge.agent.config.ConfigException;
 import dev.phiedge.agent.config.ConfigProblem;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.config.Task;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -10,7 +10,7 @@ import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import dev.phiedge.agent.frigate.FrigateClient;
 import dev.phiedge.agent.homeassistant.HomeAssistantDiscovery;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.store.MessageStore;
 import dev.phiedge.agent.telemetry.MetricsServer;
 import java.io.UncheckedIOException;

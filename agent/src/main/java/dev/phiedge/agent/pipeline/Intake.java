@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.mqtt.InboundMessage;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PayloadReader;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateInput;

@@ -9,7 +9,7 @@ import dev.phiedge.agent.config.ConfigProblem;
 import dev.phiedge.agent.config.QueueConfig;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.config.Task;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import java.io.StringReader;
 import java.nio.file.Path;
