@@ -1,7 +1,8 @@
 package dev.phiedge.agent.config;
 
 import dev.phiedge.agent.gpio.GpioConfig;
-import dev.phiedge.agent.mqtt.PemTls;
+import dev.phiedge.agent.tls.PemTls;
+import dev.phiedge.agent.tls.TlsConfig;
 import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.RouteCondition;
