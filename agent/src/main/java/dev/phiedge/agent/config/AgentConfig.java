@@ -1,6 +1,5 @@
 package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.gpio.GpioConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

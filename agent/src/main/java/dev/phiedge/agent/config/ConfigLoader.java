@@ -1,6 +1,5 @@
 package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.gpio.GpioConfig;
 import dev.phiedge.agent.tls.PemTls;
 import dev.phiedge.agent.tls.TlsConfig;
 import dev.phiedge.agent.topic.TopicFilter;

@@ -1,9 +1,5 @@
-package dev.phiedge.agent.gpio;
+package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.config.ConfigException;
-import dev.phiedge.agent.config.ConfigProblem;
-import dev.phiedge.agent.config.RouteConfig;
-import dev.phiedge.agent.config.Task;
 import dev.phiedge.agent.topic.TopicFilter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,7 +74,7 @@ public record GpioConfig(Provider provider, Optional<String> chip, List<Input> i
     public enum Edge {
         RISING, FALLING, BOTH;
 
-        boolean accepts(Level newLevel) {
+        public boolean accepts(Level newLevel) {
             return this == BOTH || (this == RISING) == (newLevel == Level.HIGH);
         }
     }
