@@ -5,20 +5,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
-import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
-import org.yaml.snakeyaml.nodes.SequenceNode;
 import org.yaml.snakeyaml.nodes.Tag;
 
 /**
@@ -130,12 +126,13 @@ public record GpioConfig(Provider provider, Optional<String> chip, List<Input> i
         return config.get();
     }
 
-    /** Reads YAML nodes key by key; each mistake is recorded with its line and dotted key. */
+    /**
+     * Reads the section with {@link YamlSection}, the reader of the whole configuration file; each mistake
+     * is recorded with its line and dotted key.
+     */
     private static final class Reader {
         private final Path file;
         private final List<ConfigProblem> problems;
-        /** The node each parsed mapping came from, to place "missing key" problems at the mapping itself. */
-        private final Map<Map<String, Node>, Node> owner = new IdentityHashMap<>();
 
         Reader(Path file, List<ConfigProblem> problems) {
             this.file = file;
@@ -143,171 +140,158 @@ public record GpioConfig(Provider provider, Optional<String> chip, List<Input> i
         }
 
         GpioConfig config(Node node, List<RouteConfig> routes) {
-            Map<String, Node> top = mapping(node, "gpio", Set.of("provider", "chip", "inputs", "outputs", "rules"));
+            YamlSection top = mapping(node, "gpio", "provider", "chip", "inputs", "outputs", "rules");
             if (top == null) {
                 return new GpioConfig(Provider.GPIOD, Optional.empty(), List.of(), List.of(), List.of());
             }
-            Provider provider = choice(top, "gpio", "provider", Provider.class).orElse(Provider.GPIOD);
-            Optional<String> chip = text(top, "gpio", "chip", false);
+            Provider provider = choice(top, "provider", Provider.class).orElse(Provider.GPIOD);
+            Optional<String> chip = text(top, "chip", false);
             chip.filter(c -> !CHIP.matcher(c).matches()).ifPresent(c ->
-                    problem(top.get("chip"), "gpio.chip", "expected a chip name like gpiochip0, got '" + c + "'"));
+                    top.problem("chip", "expected a chip name like gpiochip0, got '" + c + "'"));
 
-            Map<String, Node> names = new HashMap<>();
+            Set<String> names = new HashSet<>();
             Map<Integer, String> pins = new HashMap<>();
             List<Input> inputs = new ArrayList<>();
-            List<Node> inputNodes = list(top, "gpio", "inputs");
+            List<Node> inputNodes = top.list("inputs", false).orElse(List.of());
             for (int i = 0; i < inputNodes.size(); i++) {
-                String key = "gpio.inputs[" + i + "]";
-                Map<String, Node> m = mapping(inputNodes.get(i), key,
-                        Set.of("name", "pin", "pull", "debounce_ms", "topic", "edge"));
+                YamlSection m = mapping(inputNodes.get(i), "gpio.inputs[" + i + "]",
+                        "name", "pin", "pull", "debounce_ms", "topic", "edge");
                 if (m == null) {
                     continue;
                 }
-                String name = name(m, key, names);
-                int pin = pin(m, key, name, pins);
-                Pull pull = choice(m, key, "pull", Pull.class).orElse(Pull.OFF);
-                long debounceMs = integer(m, key, "debounce_ms", DEFAULT_DEBOUNCE.toMillis(), 0, 10_000);
-                String topic = text(m, key, "topic", false).orElse("gpio/" + name);
+                String name = name(m, names);
+                int pin = pin(m, name, pins);
+                Pull pull = choice(m, "pull", Pull.class).orElse(Pull.OFF);
+                long debounceMs = m.integer("debounce_ms", DEFAULT_DEBOUNCE.toMillis(), 0, 10_000);
+                String topic = text(m, "topic", false).orElse("gpio/" + name);
                 String topicProblem = TopicFilter.topicNameProblem(topic);
                 if (topicProblem != null) {
-                    problem(m.getOrDefault("topic", inputNodes.get(i)), key + ".topic", topicProblem);
+                    m.problem("topic", topicProblem); // at the input itself when the topic is the default
                 }
-                Edge edge = choice(m, key, "edge", Edge.class).orElse(Edge.BOTH);
+                Edge edge = choice(m, "edge", Edge.class).orElse(Edge.BOTH);
                 inputs.add(new Input(name, pin, pull, Duration.ofMillis(debounceMs), topic, edge));
             }
 
             List<Output> outputs = new ArrayList<>();
-            List<Node> outputNodes = list(top, "gpio", "outputs");
+            List<Node> outputNodes = top.list("outputs", false).orElse(List.of());
             for (int i = 0; i < outputNodes.size(); i++) {
-                String key = "gpio.outputs[" + i + "]";
-                Map<String, Node> m = mapping(outputNodes.get(i), key, Set.of("name", "pin", "initial"));
+                YamlSection m = mapping(outputNodes.get(i), "gpio.outputs[" + i + "]", "name", "pin", "initial");
                 if (m == null) {
                     continue;
                 }
-                String name = name(m, key, names);
-                int pin = pin(m, key, name, pins);
-                Level initial = choice(m, key, "initial", Level.class).orElse(Level.LOW);
+                String name = name(m, names);
+                int pin = pin(m, name, pins);
+                Level initial = choice(m, "initial", Level.class).orElse(Level.LOW);
                 outputs.add(new Output(name, pin, initial));
             }
 
             List<Rule> rules = new ArrayList<>();
-            List<Node> ruleNodes = list(top, "gpio", "rules");
+            List<Node> ruleNodes = top.list("rules", false).orElse(List.of());
             for (int i = 0; i < ruleNodes.size(); i++) {
-                String key = "gpio.rules[" + i + "]";
-                Node at = ruleNodes.get(i);
-                Map<String, Node> m = mapping(at, key, Set.of("route", "label", "output", "state", "for_s"));
+                YamlSection m = mapping(ruleNodes.get(i), "gpio.rules[" + i + "]",
+                        "route", "label", "output", "state", "for_s");
                 if (m == null) {
                     continue;
                 }
-                String route = text(m, key, "route", true).orElse("");
-                String label = text(m, key, "label", true).orElse("");
-                String output = text(m, key, "output", true).orElse("");
+                String route = text(m, "route", true).orElse("");
+                String label = text(m, "label", true).orElse("");
+                String output = text(m, "output", true).orElse("");
                 if (!output.isEmpty() && outputs.stream().noneMatch(o -> o.name().equals(output))) {
-                    problem(m.get("output"), key + ".output", "no output named '" + output + "'; " + (outputs.isEmpty()
+                    m.problem("output", "no output named '" + output + "'; " + (outputs.isEmpty()
                             ? "gpio.outputs lists none" : "outputs: " + String.join(", ", outputs.stream().map(Output::name).toList())));
                 }
-                Level state = choice(m, key, "state", Level.class).orElse(Level.HIGH);
-                Optional<Duration> hold = seconds(m, key, "for_s");
+                Level state = choice(m, "state", Level.class).orElse(Level.HIGH);
+                Optional<Duration> hold = seconds(m, "for_s");
                 if (routes != null && !route.isEmpty()) {
-                    checkRule(routes, route, label, m, key);
+                    checkRule(routes, route, label, m);
                 }
                 rules.add(new Rule(route, label, output, state, hold));
             }
             return new GpioConfig(provider, chip, inputs, outputs, rules);
         }
 
-        private void checkRule(List<RouteConfig> routes, String route, String label, Map<String, Node> m, String key) {
+        private static void checkRule(List<RouteConfig> routes, String route, String label, YamlSection m) {
             Optional<RouteConfig> match = routes.stream().filter(r -> r.name().equals(route)).findFirst();
             if (match.isEmpty()) {
-                problem(m.get("route"), key + ".route", "no route named '" + route + "'; routes: "
+                m.problem("route", "no route named '" + route + "'; routes: "
                         + String.join(", ", routes.stream().map(RouteConfig::name).toList()));
             } else if (match.get().task() != Task.CLASSIFY) {
-                problem(m.get("route"), key + ".route", "route '" + route + "' summarizes; rules need a classify route");
+                m.problem("route", "route '" + route + "' summarizes; rules need a classify route");
             } else if (!label.isEmpty() && !match.get().labels().contains(label)) {
-                problem(m.get("label"), key + ".label", "route '" + route + "' has no label '" + label + "'; labels: "
+                m.problem("label", "route '" + route + "' has no label '" + label + "'; labels: "
                         + String.join(", ", match.get().labels()));
             }
         }
 
-        private String name(Map<String, Node> m, String key, Map<String, Node> seen) {
-            String name = text(m, key, "name", true).orElse("");
+        private String name(YamlSection m, Set<String> seen) {
+            String name = text(m, "name", true).orElse("");
             if (name.isEmpty()) {
                 return name;
             }
             if (!NAME.matcher(name).matches()) {
-                problem(m.get("name"), key + ".name", "use letters, digits, '-', '_' or '.', got '" + name + "'");
-            } else if (seen.putIfAbsent(name, m.get("name")) != null) {
-                problem(m.get("name"), key + ".name", "'" + name + "' is already the name of another input or output");
+                m.problem("name", "use letters, digits, '-', '_' or '.', got '" + name + "'");
+            } else if (!seen.add(name)) {
+                m.problem("name", "'" + name + "' is already the name of another input or output");
             }
             return name;
         }
 
-        private int pin(Map<String, Node> m, String key, String name, Map<Integer, String> seen) {
-            if (!m.containsKey("pin")) {
-                problem(owner.get(m), key + ".pin", "missing (required)");
+        private int pin(YamlSection m, String name, Map<Integer, String> seen) {
+            if (!m.has("pin")) {
+                missing(m, "pin");
                 return -1;
             }
-            int pin = (int) integer(m, key, "pin", -1, 0, MAX_PIN);
+            int pin = (int) m.integer("pin", -1, 0, MAX_PIN);
             if (pin >= 0) {
                 String other = seen.putIfAbsent(pin, name);
                 if (other != null) {
-                    problem(m.get("pin"), key + ".pin", "pin " + pin + " is already used by '" + other + "'");
+                    m.problem("pin", "pin " + pin + " is already used by '" + other + "'");
                 }
             }
             return pin;
         }
 
-        /** A mapping with only the allowed keys; null (after reporting) when the node is not a mapping. */
-        private Map<String, Node> mapping(Node node, String key, Set<String> allowed) {
+        /**
+         * The mapping at {@code node} as a section whose keys must be among {@code allowed} (a key that is not
+         * is reported at once, before the values); null (after reporting) when the node is not a mapping.
+         */
+        private YamlSection mapping(Node node, String key, String... allowed) {
             if (!(node instanceof MappingNode mapping)) {
-                problem(node, key, "expected a mapping of keys, got " + describe(node));
+                problems.add(new ConfigProblem(file, YamlSection.line(node), key,
+                        "expected a mapping of keys, got " + YamlSection.describe(node)));
                 return null;
             }
-            Map<String, Node> out = new LinkedHashMap<>();
-            for (NodeTuple tuple : mapping.getValue()) {
-                if (!(tuple.getKeyNode() instanceof ScalarNode k)) {
-                    problem(tuple.getKeyNode(), key, "keys must be plain names");
-                } else if (!allowed.contains(k.getValue())) {
-                    problem(k, key + "." + k.getValue(), "unknown key; known keys here: " + String.join(", ", new TreeSet<>(allowed)));
-                } else if (out.containsKey(k.getValue())) {
-                    problem(k, key + "." + k.getValue(), "duplicate key");
-                } else if (!isNull(tuple.getValueNode())) {
-                    out.put(k.getValue(), tuple.getValueNode());
-                }
+            YamlSection section = new YamlSection(file, key, mapping, problems);
+            for (String name : allowed) {
+                section.has(name); // marks it known
             }
-            owner.put(out, node);
-            return out;
+            section.reportUnknownKeys();
+            return section;
         }
 
-        private List<Node> list(Map<String, Node> m, String key, String name) {
-            Node node = m.get(name);
-            if (node == null) {
-                return List.of();
-            }
-            if (node instanceof SequenceNode sequence) {
-                return sequence.getValue();
-            }
-            problem(node, key + "." + name, "expected a list, got " + describe(node));
-            return List.of();
+        /**
+         * A required key that is absent or empty ({@code pin: ~}), placed at the mapping: the line of an empty
+         * value is the line of whatever follows it.
+         */
+        private void missing(YamlSection m, String key) {
+            problems.add(new ConfigProblem(file, m.line(), m.qualify(key), "missing (required)"));
         }
 
-        private Optional<String> text(Map<String, Node> m, String key, String name, boolean required) {
-            Node node = m.get(name);
-            if (node == null) {
-                if (required) {
-                    problem(owner.get(m), key + "." + name, "missing (required)");
-                }
+        /** Like {@link YamlSection#string}, and blank text is a mistake too. */
+        private Optional<String> text(YamlSection m, String key, boolean required) {
+            Optional<String> value = m.string(key, false);
+            if (value.isEmpty() && required && !m.has(key)) {
+                missing(m, key);
+            }
+            if (value.isPresent() && value.get().isBlank()) {
+                m.problem(key, "expected text, got " + YamlSection.describe(m.raw(key).orElseThrow()));
                 return Optional.empty();
             }
-            if (node instanceof ScalarNode scalar && !scalar.getValue().isBlank()) {
-                return Optional.of(scalar.getValue());
-            }
-            problem(node, key + "." + name, "expected text, got " + describe(node));
-            return Optional.empty();
+            return value;
         }
 
-        private <E extends Enum<E>> Optional<E> choice(Map<String, Node> m, String key, String name, Class<E> type) {
-            Optional<String> value = text(m, key, name, false);
+        private <E extends Enum<E>> Optional<E> choice(YamlSection m, String key, Class<E> type) {
+            Optional<String> value = text(m, key, false);
             if (value.isEmpty()) {
                 return Optional.empty();
             }
@@ -320,75 +304,29 @@ public record GpioConfig(Provider provider, Optional<String> chip, List<Input> i
             for (E constant : type.getEnumConstants()) {
                 allowed.add(constant.name().toLowerCase(Locale.ROOT));
             }
-            problem(m.get(name), key + "." + name, "expected one of " + String.join(", ", allowed) + ", got '" + value.get() + "'");
+            m.problem(key, "expected one of " + String.join(", ", allowed) + ", got '" + value.get() + "'");
             return Optional.empty();
         }
 
-        private long integer(Map<String, Node> m, String key, String name, long fallback, long min, long max) {
-            Node node = m.get(name);
-            if (node == null) {
-                return fallback;
-            }
-            if (node instanceof ScalarNode scalar && scalar.getTag().equals(Tag.INT)) {
-                try {
-                    long value = Long.parseLong(scalar.getValue().replace("_", ""));
-                    if (value >= min && value <= max) {
-                        return value;
-                    }
-                    problem(node, key + "." + name, "must be between " + min + " and " + max + ", got " + value);
-                    return fallback;
-                } catch (NumberFormatException e) {
-                    // falls through to the type message
-                }
-            }
-            problem(node, key + "." + name, "expected a whole number, got " + describe(node));
-            return fallback;
-        }
-
-        private Optional<Duration> seconds(Map<String, Node> m, String key, String name) {
-            Node node = m.get(name);
-            if (node == null) {
+        private static Optional<Duration> seconds(YamlSection m, String key) {
+            Optional<Node> raw = m.raw(key);
+            if (raw.isEmpty()) {
                 return Optional.empty();
             }
-            if (node instanceof ScalarNode scalar && (scalar.getTag().equals(Tag.INT) || scalar.getTag().equals(Tag.FLOAT))) {
+            if (raw.get() instanceof ScalarNode scalar && (scalar.getTag().equals(Tag.INT) || scalar.getTag().equals(Tag.FLOAT))) {
                 try {
                     double value = Double.parseDouble(scalar.getValue().replace("_", ""));
                     if (value > 0 && value <= 86_400) {
                         return Optional.of(Duration.ofNanos(Math.round(value * 1e9)));
                     }
-                    problem(node, key + "." + name, "must be more than 0 and at most 86400 seconds, got " + scalar.getValue());
+                    m.problem(key, "must be more than 0 and at most 86400 seconds, got " + scalar.getValue());
                     return Optional.empty();
                 } catch (NumberFormatException e) {
                     // falls through to the type message
                 }
             }
-            problem(node, key + "." + name, "expected a number of seconds, got " + describe(node));
+            m.problem(key, "expected a number of seconds, got " + YamlSection.describe(raw.get()));
             return Optional.empty();
-        }
-
-        private void problem(Node at, String key, String message) {
-            int line = at == null || at.getStartMark() == null ? 0 : at.getStartMark().getLine() + 1;
-            problems.add(new ConfigProblem(file, line, key, message));
-        }
-
-        private static boolean isNull(Node node) {
-            return node instanceof ScalarNode scalar && scalar.getTag().equals(Tag.NULL);
-        }
-
-        private static String describe(Node node) {
-            if (node instanceof MappingNode) {
-                return "a mapping";
-            }
-            if (node instanceof SequenceNode) {
-                return "a list";
-            }
-            if (node instanceof ScalarNode scalar) {
-                Tag tag = scalar.getTag();
-                String kind = tag.equals(Tag.INT) ? "a number" : tag.equals(Tag.FLOAT) ? "a decimal number"
-                        : tag.equals(Tag.BOOL) ? "a boolean" : tag.equals(Tag.NULL) ? "nothing" : "text";
-                return kind + " '" + scalar.getValue() + "'";
-            }
-            return "nothing";
         }
     }
 }
