@@ -8,7 +8,7 @@ import dev.phiedge.agent.config.ConfigException;
 import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.config.ConfigProblem;
 import dev.phiedge.agent.config.GpioConfig;
-import dev.phiedge.agent.config.ModelConfig;
+import dev.phiedge.agent.config.ModelSettings;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.InboundMessage;
@@ -154,12 +154,12 @@ public final class EdgeAgentCli {
     static final String DEMO_MOVED = "the demo is not in this jar: it has its own, demo/target/edge-agent-demo.jar;"
             + " run ./scripts/demo.sh from the repository";
 
-    private final Function<ModelConfig, InferenceBackend> backends;
+    private final Function<ModelSettings, InferenceBackend> backends;
     private final PrintStream out;
     private final PrintStream err;
 
     /** @param backends creates the model backend; the real program passes {@link Backends#create} */
-    public EdgeAgentCli(Function<ModelConfig, InferenceBackend> backends, PrintStream out, PrintStream err) {
+    public EdgeAgentCli(Function<ModelSettings, InferenceBackend> backends, PrintStream out, PrintStream err) {
         this.backends = backends;
         this.out = out;
         this.err = err;
