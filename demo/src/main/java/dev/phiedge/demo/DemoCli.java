@@ -1,9 +1,9 @@
 package dev.phiedge.demo;
 
+import dev.phiedge.agent.backend.Backends;
+import dev.phiedge.agent.backend.InferenceBackend;
 import dev.phiedge.agent.cli.EdgeAgentCli;
 import dev.phiedge.agent.config.ModelSettings;
-import dev.phiedge.agent.pipeline.Backends;
-import dev.phiedge.agent.pipeline.InferenceBackend;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,6 +2,7 @@ package dev.phiedge.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.phiedge.agent.backend.InferenceBackend;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigException;
 import dev.phiedge.agent.config.ConfigLoader;
@@ -11,7 +12,6 @@ import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.pipeline.EdgeAgent;
-import dev.phiedge.agent.pipeline.InferenceBackend;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.phiedge.agent.pipeline;
 
+import dev.phiedge.agent.backend.InferenceBackend;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.gpio.Gpio;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.phiedge.agent.backend.RuntimeBackend;
 import dev.phiedge.agent.cli.EdgeAgentCli;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigException;
