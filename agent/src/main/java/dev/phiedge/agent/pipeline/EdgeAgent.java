@@ -11,6 +11,8 @@ import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import dev.phiedge.agent.frigate.FrigateClient;
 import dev.phiedge.agent.homeassistant.HomeAssistantDiscovery;
+import dev.phiedge.agent.telemetry.AgentStats;
+import dev.phiedge.agent.telemetry.DropReason;
 import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.store.MessageStore;
 import dev.phiedge.agent.telemetry.MetricsServer;

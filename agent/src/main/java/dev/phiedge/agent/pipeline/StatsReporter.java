@@ -3,6 +3,8 @@ package dev.phiedge.agent.pipeline;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.OutboundMessage;
+import dev.phiedge.agent.telemetry.AgentStats;
+import dev.phiedge.agent.telemetry.ProcessMemory;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
