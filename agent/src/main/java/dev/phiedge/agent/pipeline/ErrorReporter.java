@@ -1,6 +1,7 @@
 package dev.phiedge.agent.pipeline;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.mqtt.JsonText;
 import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import dev.phiedge.agent.telemetry.AgentStats;
