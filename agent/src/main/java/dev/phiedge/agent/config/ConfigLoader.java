@@ -1,12 +1,12 @@
 package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.tls.PemTls;
-import dev.phiedge.agent.tls.TlsConfig;
-import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.RouteCondition;
 import dev.phiedge.agent.template.TemplateField;
 import dev.phiedge.agent.template.TemplateSyntaxException;
+import dev.phiedge.agent.tls.PemTls;
+import dev.phiedge.agent.tls.TlsConfig;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.runtime.generate.LanguageModel;
 import java.io.IOException;
 import java.io.InputStream;
