@@ -1,9 +1,9 @@
 package dev.phiedge.demo;
 
+import dev.phiedge.agent.backend.Backends;
+import dev.phiedge.agent.backend.InferenceBackend;
 import dev.phiedge.agent.cli.EdgeAgentCli;
-import dev.phiedge.agent.config.ModelConfig;
-import dev.phiedge.agent.pipeline.Backends;
-import dev.phiedge.agent.pipeline.InferenceBackend;
+import dev.phiedge.agent.config.ModelSettings;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,12 +43,12 @@ public final class DemoCli {
             exit status: 0 every event answered, 1 the demo failed, 2 a command-line mistake
             """.formatted(DemoRunner.DEFAULT_PACE.toMillis());
 
-    private final Function<ModelConfig, InferenceBackend> backends;
+    private final Function<ModelSettings, InferenceBackend> backends;
     private final PrintStream out;
     private final PrintStream err;
 
     /** @param backends creates the model backend; the real program passes {@link Backends#create} */
-    public DemoCli(Function<ModelConfig, InferenceBackend> backends, PrintStream out, PrintStream err) {
+    public DemoCli(Function<ModelSettings, InferenceBackend> backends, PrintStream out, PrintStream err) {
         this.backends = backends;
         this.out = out;
         this.err = err;

@@ -2,16 +2,16 @@ package dev.phiedge.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.phiedge.agent.backend.InferenceBackend;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigException;
 import dev.phiedge.agent.config.ConfigLoader;
-import dev.phiedge.agent.config.ModelConfig;
+import dev.phiedge.agent.config.ModelSettings;
 import dev.phiedge.agent.config.MqttConfig;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.pipeline.EdgeAgent;
-import dev.phiedge.agent.pipeline.InferenceBackend;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -67,7 +67,7 @@ public final class DemoRunner {
     }
 
     /** The demo with its defaults: samples from {@code ../payloads} next to the configuration's folder. */
-    public static int run(PrintStream out, Path configPath, Function<ModelConfig, InferenceBackend> backends) {
+    public static int run(PrintStream out, Path configPath, Function<ModelSettings, InferenceBackend> backends) {
         Path folder = configPath.toAbsolutePath().getParent();
         return run(out, configPath, backends, folder.resolveSibling("payloads"), DEFAULT_PACE, DEFAULT_RESULT_TIMEOUT);
     }
@@ -78,7 +78,7 @@ public final class DemoRunner {
      * @param resultTimeout how long to wait for the last answers once everything is published
      * @return 0 when every event was answered (or reported as an error), 1 otherwise
      */
-    public static int run(PrintStream out, Path configPath, Function<ModelConfig, InferenceBackend> backends,
+    public static int run(PrintStream out, Path configPath, Function<ModelSettings, InferenceBackend> backends,
                           Path payloads, Duration pace, Duration resultTimeout) {
         AgentConfig config;
         List<EventSimulator.Sample> samples;
@@ -96,7 +96,7 @@ public final class DemoRunner {
         return new DemoRunner(out, width).run(config, backends, samples, pace, resultTimeout);
     }
 
-    private int run(AgentConfig fileConfig, Function<ModelConfig, InferenceBackend> backends,
+    private int run(AgentConfig fileConfig, Function<ModelSettings, InferenceBackend> backends,
                     List<EventSimulator.Sample> samples, Duration pace, Duration resultTimeout) {
         out.println("Starting the embedded MQTT broker ...");
         try (EmbeddedBroker broker = new EmbeddedBroker().start()) {

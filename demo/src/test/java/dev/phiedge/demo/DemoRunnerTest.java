@@ -3,7 +3,7 @@ package dev.phiedge.demo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.phiedge.agent.pipeline.Backends;
+import dev.phiedge.agent.backend.Backends;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

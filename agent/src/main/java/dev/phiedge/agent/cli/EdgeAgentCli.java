@@ -3,27 +3,27 @@ package dev.phiedge.agent.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.phiedge.agent.backend.Backends;
+import dev.phiedge.agent.backend.InferenceBackend;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigException;
 import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.config.ConfigProblem;
-import dev.phiedge.agent.config.ModelConfig;
+import dev.phiedge.agent.config.GpioConfig;
+import dev.phiedge.agent.config.ModelSettings;
 import dev.phiedge.agent.config.RouteConfig;
-import dev.phiedge.agent.gpio.GpioConfig;
 import dev.phiedge.agent.gpio.GpioUnavailableException;
 import dev.phiedge.agent.mqtt.InboundMessage;
 import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.mqtt.OutboundMessage;
-import dev.phiedge.agent.pipeline.AgentStats;
-import dev.phiedge.agent.pipeline.Backends;
 import dev.phiedge.agent.pipeline.EdgeAgent;
 import dev.phiedge.agent.pipeline.ErrorReporter;
 import dev.phiedge.agent.pipeline.Event;
 import dev.phiedge.agent.pipeline.EventQueue;
-import dev.phiedge.agent.pipeline.InferenceBackend;
 import dev.phiedge.agent.pipeline.InferenceWorker;
 import dev.phiedge.agent.pipeline.Intake;
 import dev.phiedge.agent.pipeline.ResultPublisher;
+import dev.phiedge.agent.telemetry.AgentStats;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -154,12 +154,12 @@ public final class EdgeAgentCli {
     static final String DEMO_MOVED = "the demo is not in this jar: it has its own, demo/target/edge-agent-demo.jar;"
             + " run ./scripts/demo.sh from the repository";
 
-    private final Function<ModelConfig, InferenceBackend> backends;
+    private final Function<ModelSettings, InferenceBackend> backends;
     private final PrintStream out;
     private final PrintStream err;
 
     /** @param backends creates the model backend; the real program passes {@link Backends#create} */
-    public EdgeAgentCli(Function<ModelConfig, InferenceBackend> backends, PrintStream out, PrintStream err) {
+    public EdgeAgentCli(Function<ModelSettings, InferenceBackend> backends, PrintStream out, PrintStream err) {
         this.backends = backends;
         this.out = out;
         this.err = err;

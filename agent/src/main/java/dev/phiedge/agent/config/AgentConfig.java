@@ -1,6 +1,5 @@
 package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.gpio.GpioConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,7 +17,7 @@ import java.util.Optional;
  * @param homeAssistant the {@code homeassistant} section: MQTT discovery, off unless enabled
  * @param http          the optional {@code http} section: /metrics and /healthz
  */
-public record AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelConfig model, List<RouteConfig> routes,
+public record AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelSettings model, List<RouteConfig> routes,
                           LimitsConfig limits, StoreConfig store, Duration statsInterval,
                           Optional<GpioConfig> gpio, Optional<FrigateConfig> frigate,
                           HomeAssistantSettings homeAssistant, Optional<HttpSettings> http) {
@@ -33,14 +32,14 @@ public record AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelCo
     }
 
     /** A configuration without the {@code frigate}, {@code homeassistant} and {@code http} sections. */
-    public AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelConfig model, List<RouteConfig> routes,
+    public AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelSettings model, List<RouteConfig> routes,
                        LimitsConfig limits, StoreConfig store, Duration statsInterval, Optional<GpioConfig> gpio) {
         this(source, deviceId, mqtt, model, routes, limits, store, statsInterval, gpio, Optional.empty(),
                 HomeAssistantSettings.disabled(), Optional.empty());
     }
 
     /** A configuration without the {@code homeassistant} and {@code http} sections. */
-    public AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelConfig model, List<RouteConfig> routes,
+    public AgentConfig(Path source, String deviceId, MqttConfig mqtt, ModelSettings model, List<RouteConfig> routes,
                        LimitsConfig limits, StoreConfig store, Duration statsInterval, Optional<GpioConfig> gpio,
                        Optional<FrigateConfig> frigate) {
         this(source, deviceId, mqtt, model, routes, limits, store, statsInterval, gpio, frigate,

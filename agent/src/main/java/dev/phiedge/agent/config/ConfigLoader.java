@@ -1,12 +1,12 @@
 package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.gpio.GpioConfig;
-import dev.phiedge.agent.mqtt.PemTls;
-import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.RouteCondition;
 import dev.phiedge.agent.template.TemplateField;
 import dev.phiedge.agent.template.TemplateSyntaxException;
+import dev.phiedge.agent.tls.PemTls;
+import dev.phiedge.agent.tls.TlsConfig;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.runtime.generate.LanguageModel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -109,7 +109,7 @@ public final class ConfigLoader {
             checkTopicLevel(top, "device_id", deviceId);
         }
         MqttConfig mqtt = top.section("mqtt", true).map(s -> mqtt(s, deviceId)).orElse(null);
-        ModelConfig model = top.section("model", true).map(this::model).orElse(null);
+        ModelSettings model = top.section("model", true).map(this::model).orElse(null);
         frigateConfigured = top.has("frigate");
         Optional<FrigateConfig> frigate = top.section("frigate", false).map(this::frigate);
         List<RouteConfig> routes = routes(top);
@@ -204,15 +204,15 @@ public final class ConfigLoader {
                 Duration.ofMillis(initialMs), Duration.ofSeconds(maxS), receiveMaximum);
     }
 
-    private ModelConfig model(YamlSection s) {
+    private ModelSettings model(YamlSection s) {
         Path path = s.string("path", true).map(p -> baseDir.resolve(p).normalize()).orElse(null);
-        int context = (int) s.integer("context", ModelConfig.DEFAULT_CONTEXT, 16, 1 << 20);
+        int context = (int) s.integer("context", ModelSettings.DEFAULT_CONTEXT, 16, 1 << 20);
         int threads = (int) s.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
         if (path != null && checkModelFile(s, path) && openModel) {
             openModel(s, path, context);
         }
         s.reportUnknownKeys();
-        return new ModelConfig(path, context, threads);
+        return new ModelSettings(path, context, threads);
     }
 
     /** True when the file exists and starts like a GGUF file. */

@@ -1,5 +1,6 @@
 package dev.phiedge.agent.config;
 
+import dev.phiedge.agent.tls.TlsConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;

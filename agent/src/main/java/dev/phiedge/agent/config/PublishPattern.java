@@ -1,8 +1,8 @@
 package dev.phiedge.agent.config;
 
-import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateField;
+import dev.phiedge.agent.topic.TopicFilter;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

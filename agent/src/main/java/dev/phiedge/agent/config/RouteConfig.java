@@ -1,9 +1,9 @@
 package dev.phiedge.agent.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.RouteCondition;
+import dev.phiedge.agent.topic.TopicFilter;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;

@@ -1,6 +1,7 @@
 package dev.phiedge.agent.gpio;
 
 import com.pi4j.context.Context;
+import dev.phiedge.agent.config.GpioConfig;
 import org.tinylog.Logger;
 
 /**

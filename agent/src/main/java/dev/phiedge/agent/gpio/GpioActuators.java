@@ -3,6 +3,7 @@ package dev.phiedge.agent.gpio;
 import com.pi4j.context.Context;
 import com.pi4j.io.gpio.digital.DigitalOutput;
 import com.pi4j.io.gpio.digital.DigitalState;
+import dev.phiedge.agent.config.GpioConfig;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

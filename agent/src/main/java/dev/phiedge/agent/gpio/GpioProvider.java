@@ -11,6 +11,7 @@ import com.pi4j.plugin.linuxfs.provider.gpio.digital.LinuxFsDigitalInputProvider
 import com.pi4j.plugin.linuxfs.provider.gpio.digital.LinuxFsDigitalOutputProvider;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalInputProvider;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalOutputProvider;
+import dev.phiedge.agent.config.GpioConfig;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -10,7 +10,7 @@ import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.config.Task;
 import dev.phiedge.agent.mqtt.OutboundMessage;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.TemplateField;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,8 @@
 package dev.phiedge.agent.mqtt;
 
 import dev.phiedge.agent.config.MqttConfig;
+import dev.phiedge.agent.tls.PemTls;
+import dev.phiedge.agent.topic.TopicFilter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;

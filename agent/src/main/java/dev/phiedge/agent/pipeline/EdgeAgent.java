@@ -1,5 +1,6 @@
 package dev.phiedge.agent.pipeline;
 
+import dev.phiedge.agent.backend.InferenceBackend;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.gpio.Gpio;
@@ -10,7 +11,10 @@ import dev.phiedge.agent.mqtt.MqttSetupException;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import dev.phiedge.agent.frigate.FrigateClient;
 import dev.phiedge.agent.homeassistant.HomeAssistantDiscovery;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.telemetry.AgentStats;
+import dev.phiedge.agent.telemetry.DropReason;
+import dev.phiedge.agent.telemetry.StatsReporter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.store.MessageStore;
 import dev.phiedge.agent.telemetry.MetricsServer;
 import java.io.UncheckedIOException;
@@ -117,8 +121,8 @@ public final class EdgeAgent implements AutoCloseable {
         }) : null;
         this.worker = new InferenceWorker(queue, backend, results, errors, stats, this::onClassified, this::onSummarized,
                 outbox);
-        this.statsReporter = new StatsReporter(config.deviceId(), config.agentTopic("stats"), stats, queue,
-                outbox::backlog, connection);
+        this.statsReporter = new StatsReporter(config.deviceId(), config.agentTopic("stats"), stats, queue::depth,
+                queue::maxDepth, queue::capacity, outbox::backlog, connection);
         this.metrics = config.http().map(http -> new MetricsServer(http, stats::snapshot, queue::depth, queue::capacity,
                 outbox::backlog, connection::isConnected, () -> modelReady, config.deviceId(), backend.modelName()))
                 .orElse(null);

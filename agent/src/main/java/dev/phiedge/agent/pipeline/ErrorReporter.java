@@ -1,8 +1,11 @@
 package dev.phiedge.agent.pipeline;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.mqtt.JsonText;
 import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.OutboundMessage;
+import dev.phiedge.agent.telemetry.AgentStats;
+import dev.phiedge.agent.telemetry.RejectReason;
 import java.util.Optional;
 import org.tinylog.Logger;
 

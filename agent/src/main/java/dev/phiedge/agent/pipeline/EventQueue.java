@@ -2,6 +2,7 @@ package dev.phiedge.agent.pipeline;
 
 import dev.phiedge.agent.config.QueuePolicy;
 import dev.phiedge.agent.config.RouteConfig;
+import dev.phiedge.agent.telemetry.DropReason;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;

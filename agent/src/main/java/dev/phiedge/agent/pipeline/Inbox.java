@@ -2,6 +2,8 @@ package dev.phiedge.agent.pipeline;
 
 import dev.phiedge.agent.mqtt.InboundMessage;
 import dev.phiedge.agent.store.MessageStore;
+import dev.phiedge.agent.telemetry.AgentStats;
+import dev.phiedge.agent.telemetry.DropReason;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;

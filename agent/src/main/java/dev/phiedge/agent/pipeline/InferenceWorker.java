@@ -1,6 +1,13 @@
 package dev.phiedge.agent.pipeline;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.backend.ClassifyOutcome;
+import dev.phiedge.agent.backend.InferenceBackend;
+import dev.phiedge.agent.backend.InferenceOutcome;
+import dev.phiedge.agent.backend.PromptTooLongException;
+import dev.phiedge.agent.backend.SummaryOutcome;
+import dev.phiedge.agent.telemetry.AgentStats;
+import dev.phiedge.agent.telemetry.RejectReason;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;

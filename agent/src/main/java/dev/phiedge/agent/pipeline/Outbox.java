@@ -4,6 +4,7 @@ import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.MqttConnection;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import dev.phiedge.agent.store.MessageStore;
+import dev.phiedge.agent.telemetry.AgentStats;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;

@@ -1,6 +1,10 @@
 package dev.phiedge.agent.pipeline;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.backend.ClassifyOutcome;
+import dev.phiedge.agent.backend.InferenceOutcome;
+import dev.phiedge.agent.backend.SummaryOutcome;
+import dev.phiedge.agent.mqtt.JsonText;
 import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import java.util.ArrayList;

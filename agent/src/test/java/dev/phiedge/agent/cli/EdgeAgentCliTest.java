@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.phiedge.agent.pipeline.Backends;
+import dev.phiedge.agent.backend.Backends;
 import dev.phiedge.agent.testing.MosquittoBroker;
 import dev.phiedge.agent.testing.SharedData;
 import dev.phiedge.agent.testing.TestClient;

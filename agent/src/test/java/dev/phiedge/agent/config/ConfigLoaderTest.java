@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.TemplateField;
 import dev.phiedge.agent.testing.SharedData;
 import dev.phiedge.agent.testing.TestCertificates;

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.pi4j.io.gpio.digital.DigitalState;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalInput;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalOutput;
+import dev.phiedge.agent.config.GpioConfig;
+import dev.phiedge.agent.config.GpioConfigTest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;

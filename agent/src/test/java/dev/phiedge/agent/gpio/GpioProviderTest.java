@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.phiedge.agent.config.GpioConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

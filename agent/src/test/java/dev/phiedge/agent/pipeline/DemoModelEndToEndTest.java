@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.backend.Backends;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigLoader;
 import dev.phiedge.agent.testing.MosquittoBroker;

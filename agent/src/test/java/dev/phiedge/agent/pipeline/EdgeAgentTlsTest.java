@@ -7,12 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.phiedge.agent.backend.RuntimeBackend;
 import dev.phiedge.agent.cli.EdgeAgentCli;
 import dev.phiedge.agent.config.AgentConfig;
 import dev.phiedge.agent.config.ConfigException;
 import dev.phiedge.agent.config.ConfigLoader;
-import dev.phiedge.agent.config.TlsConfig;
-import dev.phiedge.agent.mqtt.PemTls;
+import dev.phiedge.agent.tls.PemTls;
+import dev.phiedge.agent.tls.TlsConfig;
 import dev.phiedge.agent.testing.BrokerAndModel;
 import dev.phiedge.agent.testing.GatedBackend;
 import dev.phiedge.agent.testing.MosquittoBroker;

@@ -8,7 +8,7 @@ import dev.phiedge.agent.config.QueueConfig;
 import dev.phiedge.agent.config.QueuePolicy;
 import dev.phiedge.agent.config.RouteConfig;
 import dev.phiedge.agent.config.Task;
-import dev.phiedge.agent.mqtt.TopicFilter;
+import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
 import dev.phiedge.agent.template.TemplateField;
 import java.time.Duration;

@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.phiedge.agent.pipeline.AgentStats;
-import dev.phiedge.agent.pipeline.DropReason;
-import dev.phiedge.agent.pipeline.RejectReason;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;

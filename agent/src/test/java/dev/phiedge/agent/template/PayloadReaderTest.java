@@ -89,7 +89,7 @@ class PayloadReaderTest {
     @Test
     void everyPayloadKindHasARejectReasonOfTheSameName() {
         for (Kind kind : Kind.values()) {
-            assertEquals(kind.name(), dev.phiedge.agent.pipeline.RejectReason.valueOf(kind.name()).name());
+            assertEquals(kind.name(), dev.phiedge.agent.telemetry.RejectReason.valueOf(kind.name()).name());
         }
     }
 

@@ -291,12 +291,12 @@ class PromptTemplateTest {
     @Test
     void renderErrorKindsHaveRejectReasonsOfTheSameName() throws Exception {
         for (TemplateRenderException.Kind kind : TemplateRenderException.Kind.values()) {
-            assertEquals(kind.name(), dev.phiedge.agent.pipeline.RejectReason.valueOf(kind.name()).name());
+            assertEquals(kind.name(), dev.phiedge.agent.telemetry.RejectReason.valueOf(kind.name()).name());
         }
         assertEquals("bad_number field_too_long wrong_type", String.join(" ",
-                dev.phiedge.agent.pipeline.RejectReason.BAD_NUMBER.wireName(),
-                dev.phiedge.agent.pipeline.RejectReason.FIELD_TOO_LONG.wireName(),
-                dev.phiedge.agent.pipeline.RejectReason.WRONG_TYPE.wireName()));
+                dev.phiedge.agent.telemetry.RejectReason.BAD_NUMBER.wireName(),
+                dev.phiedge.agent.telemetry.RejectReason.FIELD_TOO_LONG.wireName(),
+                dev.phiedge.agent.telemetry.RejectReason.WRONG_TYPE.wireName()));
         assertEquals(TemplateRenderException.Kind.MISSING_FIELD, refused("{a}", "{}").kind());
     }
 }

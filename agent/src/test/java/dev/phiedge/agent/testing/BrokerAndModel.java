@@ -1,6 +1,6 @@
 package dev.phiedge.agent.testing;
 
-import dev.phiedge.agent.pipeline.RuntimeBackend;
+import dev.phiedge.agent.backend.RuntimeBackend;
 import java.nio.file.Path;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;

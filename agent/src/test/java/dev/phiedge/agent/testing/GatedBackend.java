@@ -1,9 +1,9 @@
 package dev.phiedge.agent.testing;
 
-import dev.phiedge.agent.pipeline.ClassifyOutcome;
-import dev.phiedge.agent.pipeline.InferenceBackend;
-import dev.phiedge.agent.pipeline.PromptTooLongException;
-import dev.phiedge.agent.pipeline.SummaryOutcome;
+import dev.phiedge.agent.backend.ClassifyOutcome;
+import dev.phiedge.agent.backend.InferenceBackend;
+import dev.phiedge.agent.backend.PromptTooLongException;
+import dev.phiedge.agent.backend.SummaryOutcome;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;

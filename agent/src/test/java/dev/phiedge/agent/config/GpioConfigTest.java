@@ -1,16 +1,11 @@
-package dev.phiedge.agent.gpio;
+package dev.phiedge.agent.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.phiedge.agent.config.ConfigException;
-import dev.phiedge.agent.config.ConfigProblem;
-import dev.phiedge.agent.config.QueueConfig;
-import dev.phiedge.agent.config.RouteConfig;
-import dev.phiedge.agent.config.Task;
-import dev.phiedge.agent.mqtt.TopicFilter;
 import dev.phiedge.agent.template.PromptTemplate;
+import dev.phiedge.agent.topic.TopicFilter;
 import java.io.StringReader;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,12 +17,12 @@ import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 
-class GpioConfigTest {
+public class GpioConfigTest {
 
     private static final Path FILE = Path.of("agent.yaml");
 
     /** The {@code gpio:} value of a YAML document, as the configuration loader hands it over. */
-    static Node gpioNode(String yaml) {
+    public static Node gpioNode(String yaml) {
         MappingNode root = (MappingNode) new Yaml().compose(new StringReader(yaml));
         return root.getValue().stream().filter(t -> t.getKeyNode() instanceof org.yaml.snakeyaml.nodes.ScalarNode s
                 && s.getValue().equals("gpio")).findFirst().orElseThrow().getValueNode();

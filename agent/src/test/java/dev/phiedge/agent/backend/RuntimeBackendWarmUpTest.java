@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.backend;
 
 import dev.phiedge.agent.testing.BrokerAndModel;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.backend;
 
 import java.util.Map;
 

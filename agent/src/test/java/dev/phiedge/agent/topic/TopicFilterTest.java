@@ -1,4 +1,4 @@
-package dev.phiedge.agent.mqtt;
+package dev.phiedge.agent.topic;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.telemetry;
 
 import java.util.Arrays;
 import java.util.EnumMap;

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.mqtt;
+package dev.phiedge.agent.topic;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.backend;
 
 /** What one inference produced, with the token counts that stats and results report. */
 public sealed interface InferenceOutcome permits ClassifyOutcome, SummaryOutcome {

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.backend;
 
 /**
  * The answer of a summarize route.

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.backend;
 
 import dev.phiedge.runtime.tokenizer.Vocabulary;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.backend;
 
 /** The rendered prompt does not fit the model's context with room for the reply; the event is rejected. */
 public final class PromptTooLongException extends Exception {

@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.telemetry;
 
 /** Why an accepted event was never answered. Every drop is counted under one of these. */
 public enum DropReason {

@@ -1,12 +1,14 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.telemetry;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.phiedge.agent.mqtt.JsonText;
 import dev.phiedge.agent.mqtt.MessageSink;
 import dev.phiedge.agent.mqtt.OutboundMessage;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 import org.tinylog.Logger;
 
@@ -16,19 +18,29 @@ public final class StatsReporter implements AutoCloseable {
     private final String deviceId;
     private final String topic;
     private final AgentStats stats;
-    private final EventQueue queue;
+    private final IntSupplier queueDepth;
+    private final IntSupplier queueMaxDepth;
+    private final IntSupplier queueCapacity;
     private final LongSupplier outboxBacklog;
     private final MessageSink sink;
     private final long startedNanos = System.nanoTime();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().name("stats").daemon(true).unstarted(r));
 
-    public StatsReporter(String deviceId, String topic, AgentStats stats, EventQueue queue, LongSupplier outboxBacklog,
+    /**
+     * @param queueDepth    events waiting now ({@code EventQueue::depth})
+     * @param queueMaxDepth the most that ever waited at once ({@code EventQueue::maxDepth})
+     * @param queueCapacity the bound they wait within ({@code EventQueue::capacity})
+     */
+    public StatsReporter(String deviceId, String topic, AgentStats stats, IntSupplier queueDepth,
+                         IntSupplier queueMaxDepth, IntSupplier queueCapacity, LongSupplier outboxBacklog,
                          MessageSink sink) {
         this.deviceId = deviceId;
         this.topic = topic;
         this.stats = stats;
-        this.queue = queue;
+        this.queueDepth = queueDepth;
+        this.queueMaxDepth = queueMaxDepth;
+        this.queueCapacity = queueCapacity;
         this.outboxBacklog = outboxBacklog;
         this.sink = sink;
     }
@@ -42,9 +54,9 @@ public final class StatsReporter implements AutoCloseable {
         ObjectNode json = JsonText.object();
         json.put("device", deviceId);
         json.put("uptime_s", TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - startedNanos));
-        json.put("queue_depth", queue.depth());
-        json.put("queue_max_depth", queue.maxDepth());
-        json.put("queue_capacity", queue.capacity());
+        json.put("queue_depth", queueDepth.getAsInt());
+        json.put("queue_max_depth", queueMaxDepth.getAsInt());
+        json.put("queue_capacity", queueCapacity.getAsInt());
         json.put("received", s.received());
         json.put("processed", s.processed());
         ObjectNode dropped = json.putObject("dropped");

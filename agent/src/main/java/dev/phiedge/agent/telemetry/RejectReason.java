@@ -1,4 +1,4 @@
-package dev.phiedge.agent.pipeline;
+package dev.phiedge.agent.telemetry;
 
 /**
  * Why an event was refused; each refusal is published on the errors topic with its source topic. The

@@ -1,6 +1,5 @@
-package dev.phiedge.agent.mqtt;
+package dev.phiedge.agent.tls;
 
-import dev.phiedge.agent.config.TlsConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

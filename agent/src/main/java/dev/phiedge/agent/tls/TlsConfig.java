@@ -1,4 +1,4 @@
-package dev.phiedge.agent.config;
+package dev.phiedge.agent.tls;
 
 import java.nio.file.Path;
 import java.util.Optional;
