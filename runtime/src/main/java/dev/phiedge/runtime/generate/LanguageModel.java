@@ -2,7 +2,6 @@ package dev.phiedge.runtime.generate;
 
 import dev.phiedge.runtime.gguf.GgufFile;
 import dev.phiedge.runtime.model.DecoderModel;
-import dev.phiedge.runtime.model.MatMul;
 import dev.phiedge.runtime.model.ModelConfig;
 import dev.phiedge.runtime.tokenizer.ChatTemplate;
 import dev.phiedge.runtime.tokenizer.Tokenizer;
@@ -15,6 +14,18 @@ import java.util.List;
 /**
  * The runtime's front door for programs that embed it: a mapped GGUF model with its tokenizer and
  * chat template, from which {@link Session}s are opened.
+ *
+ * <p>Thread safety: a LanguageModel may be shared by any number of threads, and its sessions may run
+ * on different threads at once; each session is used by one thread at a time. Each session owns all
+ * the state its evaluations write (KV cache, activations, the scratch of its products and attention:
+ * {@link dev.phiedge.runtime.model.InferenceState}), so two sessions on two threads give exactly the
+ * results they give one after the other. That costs a session a few MiB of scratch beside its KV
+ * cache (which dwarfs it), and was chosen over refusing a second concurrent session because it lets
+ * several workers share one mapped model. What sessions share is read-only (the mapped weights, the
+ * tokenizer, the chat template) apart from the thread team of {@code threads} threads, which runs one
+ * matrix product at a time: with {@code threads > 1} the sessions' products take turns on it (the
+ * team is sized to the cores; more teams would only compete for them); with {@code threads == 1}
+ * every session computes on its own caller's thread, in parallel.
  *
  * <pre>
  *   try (LanguageModel lm = LanguageModel.load(path, 2048, 4);
@@ -53,7 +64,7 @@ public final class LanguageModel implements AutoCloseable {
             DecoderModel model = DecoderModel.load(file);
             Tokenizer tokenizer = Tokenizer.fromGguf(file);
             int ctx = contextLength > 0 ? contextLength : model.config().trainedContextLength();
-            model.setMatMul(new MatMul(threads));
+            model.setThreads(threads);
             return new LanguageModel(file, model, tokenizer, ctx, threads);
         } catch (RuntimeException e) {
             file.close();
@@ -76,6 +87,7 @@ public final class LanguageModel implements AutoCloseable {
     /** The model's {@code general.name}. */
     public String name() { return model.config().name(); }
 
+    /** A new session with its own KV cache of {@link #contextLength()} positions; close it when done. */
     public Session newSession() {
         return new Session(this, model.newState(contextLength, DEFAULT_BATCH));
     }
@@ -113,7 +125,7 @@ public final class LanguageModel implements AutoCloseable {
     @Override
     public void close() {
         try {
-            model.matMul().close();
+            model.close();
         } finally {
             file.close();
         }
