@@ -27,9 +27,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * each thread repeats its work so that the two streams' products interleave many times.
  *
  * <p>Logits are compared within {@link #LOGIT_TOLERANCE}, not bit for bit: one session on one
- * thread, repeating the same prompt in one JVM, already moves them by up to 0.001 (stories260K) as
- * C2 compiles the kernels, whose Vector API lane reductions then sum in another order. Sessions that
- * shared scratch (before each owned its own) gave wrong tokens, exceptions and hangs here.
+ * thread, repeating the same prompt in one JVM, already moves them by up to 0.001 (stories260K, 30
+ * repeats) while the JIT compiles the forward pass, so the last bits depend on timing, not on
+ * sharing. Sessions that shared scratch (before each owned its own) gave wrong tokens, exceptions and
+ * hangs here.
  */
 class ConcurrentSessionsTest {
     private static final int TOKENS = 24;
