@@ -9,7 +9,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * A fixed team of {@code threads} platform threads for matrix-vector products: the calling thread
  * plus {@code threads - 1} pool threads. The range is cut into {@link #CHUNKS_PER_THREAD} contiguous
  * chunks per thread, claimed in order from an atomic counter: each thread still streams contiguous
- * rows, and a thread slowed by another process (a shared 2-core VM) takes fewer chunks instead of
+ * rows, and a thread slowed by another process (on a shared VM) takes fewer chunks instead of
  * holding everyone up ({@code -Dphiedge.staticSplit=true}: one fixed range per thread, for comparison).
  * No allocation per call, no ForkJoinPool. Idle pool threads spin briefly (decode issues products back
  * to back), then park until the next call.
@@ -32,16 +32,14 @@ public final class ThreadedMatVec implements AutoCloseable {
 
     /**
      * Waits spin {@code phiedge.spins} times, then yield {@code phiedge.yields} times (a descheduled team
-     * member may need this core; under load on a shared 2-core VM it looked better, but not reproducibly,
-     * so it is off by default), then park.
+     * member may need this core; off by default, as no reproducible gain was measured), then park.
      */
     private static final int SPINS = Integer.getInteger("phiedge.spins", 1 << 15);
     private static final int YIELDS = Integer.getInteger("phiedge.yields", 0);
     /**
      * Chunks per thread ({@code -Dphiedge.chunks}): 2 leaves a little room for balance while each
-     * thread streams long contiguous ranges. Decoding on 2 cores, 3 runs each: Q4_0 tg 10.3-10.6
-     * tokens/s with 8 chunks, 10.4-10.9 with 2, 8.4-9.1 with 64 (each new range costs the stream a
-     * restart); Q4_K_M tg 7.7-8.0 with 8, 8.0-8.3 with 2; prompt processing the same.
+     * thread streams long contiguous ranges; every new range costs a thread's stream a restart, so
+     * more chunks are slower (figures: docs/performance.md).
      */
     static final int CHUNKS_PER_THREAD = Math.max(1, Integer.getInteger("phiedge.chunks", 2));
     private static final boolean STATIC_SPLIT = Boolean.getBoolean("phiedge.staticSplit");
