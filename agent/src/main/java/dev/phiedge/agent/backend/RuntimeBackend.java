@@ -7,7 +7,6 @@ import dev.phiedge.runtime.generate.LanguageModel;
 import dev.phiedge.runtime.generate.SamplerSettings;
 import dev.phiedge.runtime.generate.Session;
 import dev.phiedge.runtime.model.ContextOverflowException;
-import dev.phiedge.runtime.tokenizer.ChatTemplate;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -87,7 +86,7 @@ public final class RuntimeBackend implements InferenceBackend {
      */
     @Override
     public void warmUp() {
-        int[] prompt = ChatTemplate.phi3().encode(model.tokenizer(), "You are an edge agent warming up.",
+        int[] prompt = model.chatTemplate().encode(model.tokenizer(), "You are an edge agent warming up.",
                 "Sensor greenhouse-1 reports temperature 21.5 C and humidity 48 percent.");
         if (prompt.length + 8 >= model.contextLength()) return; // a context too small to warm up in
         session.generate(prompt, 8, SamplerSettings.greedy(), GenerationListener.NONE, () -> false);
@@ -98,7 +97,7 @@ public final class RuntimeBackend implements InferenceBackend {
      * follows it is tokenized on its own: the reply tokens do not depend on the event's text.
      */
     private List<int[]> replies(List<String> labels) {
-        return model.replies(ChatTemplate.phi3().render(List.of(), true), labels);
+        return model.replies(model.chatTemplate().render(List.of(), true), labels);
     }
 
     /**
@@ -117,7 +116,7 @@ public final class RuntimeBackend implements InferenceBackend {
         if (estimate.minimumTokens() >= model.contextLength()) {
             throw PromptTooLongException.estimated(estimate.minimumTokens(), estimate.utf8Bytes(), model.contextLength());
         }
-        int[] prompt = ChatTemplate.phi3().encode(model.tokenizer(), system, userPrompt);
+        int[] prompt = model.chatTemplate().encode(model.tokenizer(), system, userPrompt);
         if (prompt.length >= model.contextLength()) throw new PromptTooLongException(prompt.length, model.contextLength());
         int[] prefix = routePrefixes.computeIfAbsent(route + "\u0000" + system, k -> systemPrefix(system));
         if (prefix.length > 1 && prefix.length < prompt.length && Arrays.equals(prefix, 0, prefix.length, prompt, 0, prefix.length)) {
@@ -126,11 +125,9 @@ public final class RuntimeBackend implements InferenceBackend {
         return prompt;
     }
 
-    /** The tokens of the system turn alone, as they begin every prompt of the route. */
+    /** The tokens of the system turn alone, as they begin every prompt of the route (checked before saving). */
     private int[] systemPrefix(String system) {
-        String full = ChatTemplate.phi3().render(system, "");
-        int user = full.indexOf("<|user|>");
-        return user > 0 ? model.encodePrompt(full.substring(0, user)) : new int[0];
+        return model.chatTemplate().encodeSystemPrefix(model.tokenizer(), system);
     }
 
     @Override

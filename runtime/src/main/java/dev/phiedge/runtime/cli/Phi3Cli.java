@@ -53,7 +53,7 @@ public final class Phi3Cli {
     private static final List<CommandSpec.Option> PROMPT = List.of(
             CommandSpec.valued("prompt", "TEXT", "a raw prompt, tokenized as llama.cpp tokenizes one: BOS added, special tokens"
                     + " such as <|user|> recognised"),
-            CommandSpec.valued("chat", "TEXT", "a user message, wrapped in the Phi-3 chat template (give --prompt or --chat)"),
+            CommandSpec.valued("chat", "TEXT", "a user message, wrapped in the model's chat template as plain text (give --prompt or --chat)"),
             CommandSpec.valued("system", "TEXT", "the system message of --chat (default: none)"));
 
     static final List<CommandSpec> COMMANDS = List.of(
@@ -215,7 +215,7 @@ public final class Phi3Cli {
             };
         } catch (Args.UsageException e) {
             return usage(e.getMessage() + " (see phi3 " + command.name() + " --help)");
-        } catch (GgufFormatException | ContextOverflowException | IllegalArgumentException e) {
+        } catch (GgufFormatException | ContextOverflowException | IllegalArgumentException | UnsupportedOperationException e) {
             err.println("phi3: " + e.getMessage());
             return 1;
         } catch (NoSuchFileException e) {
@@ -343,10 +343,24 @@ public final class Phi3Cli {
         return "'" + piece.replace("\n", "\\n").replace("\t", "\\t") + "'";
     }
 
-    /** The prompt text: raw with --prompt, or wrapped in the chat template with --chat. */
-    private static String promptText(Args a) {
+    /** Refuses a command line without exactly one of --prompt and --chat (before the model is loaded). */
+    private static void checkPromptArgs(Args a) {
         if (a.has("prompt") == a.has("chat")) throw new Args.UsageException("give exactly one of --prompt and --chat");
-        return a.has("prompt") ? a.string("prompt") : ChatTemplate.phi3().render(a.string("system", null), a.string("chat"));
+    }
+
+    /** A prompt's text and tokens. */
+    private record Prompt(String text, int[] tokens) { }
+
+    /**
+     * Raw with --prompt (special tokens such as {@code <|user|>} parsed), or --chat [--system] in the
+     * model's chat template, whose messages stay plain text.
+     */
+    private static Prompt prompt(Args a, LanguageModel lm) {
+        if (a.has("prompt")) return new Prompt(a.string("prompt"), lm.encodePrompt(a.string("prompt")));
+        String system = a.string("system", null);
+        String chat = a.string("chat");
+        ChatTemplate template = lm.chatTemplate();
+        return new Prompt(template.render(system, chat), template.encode(lm.tokenizer(), system, chat));
     }
 
     private static int threads(Args a) {
@@ -354,7 +368,7 @@ public final class Phi3Cli {
     }
 
     private int generate(Args a) throws IOException {
-        String text = promptText(a);
+        checkPromptArgs(a);
         int maxTokens = a.integer("max-tokens", DEFAULT_MAX_TOKENS);
         int topLogits = a.integer("top-logits", 0);
         SamplerSettings sampling;
@@ -370,7 +384,7 @@ public final class Phi3Cli {
         try (LanguageModel lm = LanguageModel.load(modelFile(a.string("model")), a.integer("context", DEFAULT_CONTEXT), threads(a));
              Session session = lm.newSession()) {
             long loadNanos = System.nanoTime() - loadStart;
-            int[] prompt = lm.encodePrompt(text);
+            int[] prompt = prompt(a, lm).tokens();
             List<float[]> top = new ArrayList<>();
             GenerationListener listener = new GenerationListener() {
                 @Override
@@ -421,13 +435,13 @@ public final class Phi3Cli {
     }
 
     private int classify(Args a) throws IOException {
-        String text = promptText(a);
+        checkPromptArgs(a);
         List<String> labels = Arrays.stream(a.string("labels").split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (labels.size() < 2) throw new Args.UsageException("--labels needs at least two comma-separated labels");
         try (LanguageModel lm = LanguageModel.load(modelFile(a.string("model")), a.integer("context", DEFAULT_CONTEXT), threads(a));
              Session session = lm.newSession()) {
-            int[] prompt = lm.encodePrompt(text);
-            LabelScores scores = session.scoreReplies(prompt, labels, lm.replies(text, labels));
+            Prompt prompt = prompt(a, lm);
+            LabelScores scores = session.scoreReplies(prompt.tokens(), labels, lm.replies(prompt.text(), labels));
             Map<String, Object> scoreMap = new LinkedHashMap<>();
             for (int i = 0; i < labels.size(); i++) scoreMap.put(labels.get(i), scores.probabilities()[i]);
             if (a.flag("json")) {

@@ -13,7 +13,9 @@ import java.util.function.BooleanSupplier;
 
 /**
  * One inference stream over a model: its KV cache, the tokens that cache holds, and the prefixes
- * saved for reuse. Not thread-safe: one owner thread (the agent's inference worker, the CLI's main).
+ * saved for reuse. Not thread-safe: one thread at a time (the agent's inference worker, the CLI's
+ * main). Other sessions of the same model may run on other threads meanwhile: a session owns all
+ * the state it writes ({@link LanguageModel} says what is shared).
  *
  * <p>Prefix reuse: every evaluation starts from the longest prefix of the new prompt that is already
  * in the cache, or from a saved prefix snapshot ({@link #savePrefix}) when that is longer, so a

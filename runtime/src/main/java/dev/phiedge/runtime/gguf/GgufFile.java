@@ -87,9 +87,8 @@ public final class GgufFile implements AutoCloseable {
      * {@code arena}. Why: C2 compiles the kernels with the JDK's type profiles of segment access, which
      * every caller shares; with weights in a mapped segment (MappedMemorySegmentImpl) and the KV cache
      * and buffers in allocated ones (NativeMemorySegmentImpl) both flowing through the same Vector API
-     * loads, the kernels were compiled with type checks and ran at half speed (Q6_K output rows 12.1 ->
-     * 4.4 GB/s, Q4_K 10.8 -> 5.9, once both classes had been seen). One class everywhere keeps them
-     * monomorphic. {@code reinterpret} is a restricted method: the jars' manifests and the launchers
+     * loads, the kernels are compiled with type checks and run at up to half speed. Rule: one segment
+     * class everywhere a kernel reads, which keeps them monomorphic (docs/kernels.md). {@code reinterpret} is a restricted method: the jars' manifests and the launchers
      * enable native access ({@code --enable-native-access=ALL-UNNAMED}; without it the JDK warns once).
      */
     private static MemorySegment asPlainNativeSegment(MemorySegment mapped, Arena arena) {

@@ -23,8 +23,15 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  *   logits = output . (rmsnorm(x) * output_norm)
  * </pre>
  * Weights stay in the mapping; only the norm vectors (a few kilobytes a layer) are read into arrays.
+ *
+ * <p>Thread safety: everything a forward pass writes belongs to its {@link InferenceState} (KV cache,
+ * activations, product and attention scratch), so states of one model may run on different threads
+ * at once and each gets the result it would get alone. The model itself holds only read-only data
+ * and the thread team, which runs one product at a time ({@link ThreadedMatVec}): with several
+ * threads per product, two states' products take turns on the team; with one, each runs on its own
+ * caller's thread in parallel.
  */
-public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
+public abstract sealed class DecoderModel implements AutoCloseable permits Phi3Model, LlamaModel {
     protected final ModelConfig config;
     protected final GgufFile file;
     protected final WeightTensor tokenEmbedding;
@@ -36,12 +43,10 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
     protected final WeightTensor[] ffnDown;
     private final float[] ropeFactorsShort;
     private final float[] ropeFactorsLong;
-    private MatMul matMul = new MatMul(1);
+    /** The threads every state's products and attention run on; one product at a time. */
+    private ThreadedMatVec team = new ThreadedMatVec(1);
+    /** Attention scores, per thread (a thread runs one attention task at a time). */
     private final ThreadLocal<float[]> attentionScratch = ThreadLocal.withInitial(() -> new float[0]);
-    private final ThreadedMatVec.RangeTask attentionTask = this::attentionRange;
-    // Arguments of the attention in flight, read by attentionTask (one forward pass at a time).
-    private InferenceState attnState;
-    private int attnLayer;
 
     protected DecoderModel(GgufFile file, ModelConfig config) {
         this.file = file;
@@ -81,13 +86,22 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
 
     public GgufFile file() { return file; }
 
-    /** Chooses the thread team that matrix products and attention run on (closes the previous one). */
-    public void setMatMul(MatMul matMul) {
-        this.matMul.close();
-        this.matMul = matMul;
+    /**
+     * Sets how many threads the products and attention of states made from now on run on (1 at
+     * first); stops the previous team, so states made before can no longer evaluate.
+     */
+    public void setThreads(int threads) {
+        ThreadedMatVec previous = team;
+        team = new ThreadedMatVec(threads);
+        previous.close();
     }
 
-    public MatMul matMul() { return matMul; }
+    /** The number of threads products run on. */
+    public int threads() { return team.threads(); }
+
+    /** Stops the thread team (states of this model can no longer evaluate); the file stays open. */
+    @Override
+    public void close() { team.close(); }
 
     /**
      * A fresh inference state with a KV cache of {@code contextLength} positions. LongRoPE models
@@ -96,7 +110,9 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
      */
     public InferenceState newState(int contextLength, int maxBatch) {
         float[] factors = contextLength > config.originalContextLength() && ropeFactorsLong != null ? ropeFactorsLong : ropeFactorsShort;
-        return new InferenceState(config, contextLength, maxBatch, factors);
+        InferenceState s = new InferenceState(config, contextLength, maxBatch, factors, new MatMul(team));
+        s.attentionTask = (start, end) -> attentionRange(s, start, end);
+        return s;
     }
 
     /** Bytes of weights read per generated token (every matrix once, one embedding row). */
@@ -148,18 +164,18 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
                 s.cache.store(l, pos, s.k, b * config.kvDim(), s.v, b * config.kvDim());
             }
             attention(s, l, batch);                        // q + cache -> attended
-            matMul.apply(attnOutput[l], s.attended, dim, s.xb, dim, batch);
+            s.matMul.apply(attnOutput[l], s.attended, dim, s.xb, dim, batch);
             add(s.x, s.xb, batch * dim);
             for (int b = 0; b < batch; b++) rmsNorm(s.xb, b * dim, s.x, b * dim, ffnNorm[l], dim, config.rmsEpsilon());
             projectFeedForwardInput(s, l, batch);          // xb -> hidden = silu(gate) * up
-            matMul.apply(ffnDown[l], s.hidden, config.feedForwardLength(), s.xb, dim, batch);
+            s.matMul.apply(ffnDown[l], s.hidden, config.feedForwardLength(), s.xb, dim, batch);
             add(s.x, s.xb, batch * dim);
         }
         s.position += batch;
         if (logits) {
             int lastRow = (batch - 1) * dim;
             rmsNorm(s.xb, 0, s.x, lastRow, outputNorm, dim, config.rmsEpsilon());
-            matMul.apply(output, s.xb, dim, s.logits, vocab, 1);
+            s.matMul.apply(output, s.xb, dim, s.logits, vocab, 1);
         }
     }
 
@@ -176,19 +192,13 @@ public abstract sealed class DecoderModel permits Phi3Model, LlamaModel {
      * The (position, head) pairs are split among the thread team.
      */
     private void attention(InferenceState s, int layer, int batch) {
-        attnState = s;
-        attnLayer = layer;
-        try {
-            matMul.forRange(batch * config.headCount(), attentionTask);
-        } finally {
-            attnState = null;
-        }
+        s.attentionLayer = layer;
+        s.matMul.forRange(batch * config.headCount(), s.attentionTask);
     }
 
     /** Attention for the (batch row, head) pairs {@code start .. end-1}, numbered b * n_head + h. */
-    private void attentionRange(int start, int end) {
-        InferenceState s = attnState;
-        int layer = attnLayer;
+    private void attentionRange(InferenceState s, int start, int end) {
+        int layer = s.attentionLayer;
         int dim = config.embeddingLength();
         int heads = config.headCount();
         int headDim = config.headDim();

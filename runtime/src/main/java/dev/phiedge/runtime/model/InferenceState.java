@@ -1,15 +1,28 @@
 package dev.phiedge.runtime.model;
 
+import dev.phiedge.runtime.tensor.ThreadedMatVec;
+
 /**
- * Everything one inference stream owns: the KV cache and the scratch buffers of the forward pass,
- * sized once for {@link #maxBatch} positions so that decoding allocates nothing. Activations are
- * batch-major: position b of a batch occupies {@code [b * width, (b + 1) * width)}.
+ * Everything one inference stream owns: the KV cache, the scratch buffers of the forward pass
+ * (sized once for {@link #maxBatch} positions so that decoding allocates nothing) and the scratch of
+ * its matrix products ({@link MatMul}) and attention. Activations are batch-major: position b of a
+ * batch occupies {@code [b * width, (b + 1) * width)}.
+ *
+ * <p>Thread safety: one thread at a time per state. States of one model share nothing writable
+ * (the model's thread team runs one product at a time), so different states may be used on
+ * different threads at once.
  */
 public final class InferenceState implements AutoCloseable {
     final ModelConfig config;
     final KvCache cache;
     final int maxBatch;
     final int contextLength;
+    /** This stream's matrix products, on the model's thread team. */
+    final MatMul matMul;
+    /** The attention of this state over its cache, split among the team ({@link DecoderModel#newState}). */
+    ThreadedMatVec.RangeTask attentionTask;
+    /** The layer whose attention is in flight, read by {@link #attentionTask}. */
+    int attentionLayer;
 
     final float[] x;        // residual stream            [batch][n_embd]
     final float[] xb;       // normalized input            [batch][n_embd]
@@ -27,11 +40,12 @@ public final class InferenceState implements AutoCloseable {
     /** Number of positions currently held in the cache. */
     int position;
 
-    InferenceState(ModelConfig config, int contextLength, int maxBatch, float[] ropeFrequencyFactors) {
+    InferenceState(ModelConfig config, int contextLength, int maxBatch, float[] ropeFrequencyFactors, MatMul matMul) {
         if (contextLength <= 0) throw new IllegalArgumentException("context length must be positive, got " + contextLength);
         this.config = config;
         this.contextLength = contextLength;
         this.maxBatch = maxBatch;
+        this.matMul = matMul;
         int dim = config.embeddingLength();
         int kvDim = config.kvDim();
         int ff = config.feedForwardLength();
@@ -98,5 +112,11 @@ public final class InferenceState implements AutoCloseable {
     public float[] logits() { return logits; }
 
     @Override
-    public void close() { cache.close(); }
+    public void close() {
+        try {
+            cache.close();
+        } finally {
+            matMul.close();
+        }
+    }
 }

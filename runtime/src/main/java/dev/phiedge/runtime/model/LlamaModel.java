@@ -36,17 +36,17 @@ public final class LlamaModel extends DecoderModel {
     @Override
     protected void projectAttentionInput(InferenceState s, int layer, int batch) {
         int dim = config.embeddingLength();
-        matMul().apply(wq[layer], s.xb, dim, s.q, dim, batch);
-        matMul().apply(wk[layer], s.xb, dim, s.k, config.kvDim(), batch);
-        matMul().apply(wv[layer], s.xb, dim, s.v, config.kvDim(), batch);
+        s.matMul.apply(wq[layer], s.xb, dim, s.q, dim, batch);
+        s.matMul.apply(wk[layer], s.xb, dim, s.k, config.kvDim(), batch);
+        s.matMul.apply(wv[layer], s.xb, dim, s.v, config.kvDim(), batch);
     }
 
     @Override
     protected void projectFeedForwardInput(InferenceState s, int layer, int batch) {
         int dim = config.embeddingLength();
         int ff = config.feedForwardLength();
-        matMul().apply(gate[layer], s.xb, dim, s.hidden, ff, batch);
-        matMul().apply(up[layer], s.xb, dim, s.hidden2, ff, batch);
+        s.matMul.apply(gate[layer], s.xb, dim, s.hidden, ff, batch);
+        s.matMul.apply(up[layer], s.xb, dim, s.hidden2, ff, batch);
         VectorMath.swiglu(s.hidden, 0, s.hidden2, 0, s.hidden, 0, batch * ff);
     }
 }

@@ -21,6 +21,12 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  * products ({@link OuterProductKernels}); smaller ones, where padding to a whole vector would waste
  * most lanes, dot two rows with four positions at a time ({@link VectorMath#dot2x4}). Nothing is
  * allocated per call: the batched tasks read their arguments from fields.
+ *
+ * <p>Thread safety: a MatMul is one inference stream's scratch (each {@link InferenceState} has its
+ * own): the arguments of the product in flight, the quantized and transposed inputs. Use it from one
+ * thread at a time. The thread team may be shared by several MatMuls (the sessions of one model):
+ * {@link ThreadedMatVec} runs one product at a time, and the per-thread row buffers below belong to
+ * the thread, which runs one product's task at a time.
  */
 public final class MatMul implements AutoCloseable {
     /** Decode with float activations everywhere (slower; for comparisons). */
@@ -33,8 +39,11 @@ public final class MatMul implements AutoCloseable {
     static final int OUTER_PRODUCT_FROM = OuterProductKernels.L;
 
     private final ThreadedMatVec team;
-    private final ThreadLocal<float[]> rowBuffer = ThreadLocal.withInitial(() -> new float[0]);
-    private final ThreadLocal<float[]> accumulators = ThreadLocal.withInitial(
+    /** Whether {@link #close} stops the team (it was made for this MatMul, not shared). */
+    private final boolean ownsTeam;
+    /** Dequantized weight rows, per thread: shared by every MatMul whose tasks run on that thread. */
+    private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> ACCUMULATORS = ThreadLocal.withInitial(
             () -> new float[OuterProductKernels.ROWS * OuterProductKernels.MAX_VECTORS * OuterProductKernels.L]);
     private final ThreadedMatVec.RangeTask batchedTask = this::batchedRows;
     private final ThreadedMatVec.RangeTask outerProductTask = this::outerProductRows;
@@ -44,7 +53,7 @@ public final class MatMul implements AutoCloseable {
     private float[] transposedIn = new float[0];
     private int paddedBatch;
 
-    // Arguments of the batched product in flight (one caller at a time).
+    // Arguments of the batched product in flight (one caller at a time: the MatMul's owner).
     private WeightTensor w;
     private float[] in;
     private int inStride;
@@ -52,8 +61,16 @@ public final class MatMul implements AutoCloseable {
     private int outStride;
     private int batch;
 
+    /** A product on a team of its own of {@code threads} threads, stopped by {@link #close}. */
     public MatMul(int threads) {
         this.team = new ThreadedMatVec(threads);
+        this.ownsTeam = true;
+    }
+
+    /** A product on a shared team, which {@link #close} leaves running (its owner closes it). */
+    public MatMul(ThreadedMatVec team) {
+        this.team = java.util.Objects.requireNonNull(team, "team");
+        this.ownsTeam = false;
     }
 
     public int threads() { return team.threads(); }
@@ -119,12 +136,12 @@ public final class MatMul implements AutoCloseable {
         int cols = w.cols();
         int block = OuterProductKernels.ROWS;
         int lanes = OuterProductKernels.L;
-        float[] rows = rowBuffer.get();
+        float[] rows = ROW_BUFFER.get();
         if (rows.length < block * cols) {
             rows = new float[block * cols];
-            rowBuffer.set(rows);
+            ROW_BUFFER.set(rows);
         }
-        float[] acc = accumulators.get();
+        float[] acc = ACCUMULATORS.get();
         int positionVectors = paddedBatch / lanes;
         for (int r = start; r < end; r += block) {
             int n = Math.min(block, end - r);
@@ -149,10 +166,10 @@ public final class MatMul implements AutoCloseable {
      */
     private void batchedRows(int start, int end) {
         int cols = w.cols();
-        float[] rows = rowBuffer.get();
+        float[] rows = ROW_BUFFER.get();
         if (rows.length < 2 * cols) {
             rows = new float[2 * cols];
-            rowBuffer.set(rows);
+            ROW_BUFFER.set(rows);
         }
         int r = start;
         for (; r + 1 < end; r += 2) {
@@ -173,6 +190,9 @@ public final class MatMul implements AutoCloseable {
         }
     }
 
+    /** Stops the team when this MatMul made it; a shared team stays as it is. */
     @Override
-    public void close() { team.close(); }
+    public void close() {
+        if (ownsTeam) team.close();
+    }
 }

@@ -17,9 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * dot product, so the results come out ready: no horizontal sums, unlike a dot-product kernel
  * ({@link VectorMath#dot2x4}), which also has to reload each position for every row pair. Eight rows
  * against three position vectors keeps 24 accumulators in registers (AVX-512 has 32) and issues 11
- * loads for 24 FMAs. Measured in isolation on this project's 2-core AVX-512 machine, 1 thread, rows of
- * 3072 floats: 130-140 GMAC/s for 8 x 3, 100-105 for 8 x 2, 71-73 for 8 x 1, against 45 for
- * {@code dot2x4} (8192 columns: 112-123 against 32).
+ * loads for 24 FMAs; the widest block that fits the registers is the fastest (8 x 3, then 8 x 2, then
+ * 8 x 1; measured: docs/performance.md).
  *
  * <p>Every lane runs the same FMA chain over k in order, {@code acc = fma(x[k], w[k], acc)}, so a
  * position's result has the same bits whichever kernel, vector or lane computes it, and whatever the

@@ -28,7 +28,7 @@ public final class Phi3Model extends DecoderModel {
         int dim = config.embeddingLength();
         int kvDim = config.kvDim();
         int width = dim + 2 * kvDim;
-        matMul().apply(qkv[layer], s.xb, dim, s.proj, width, batch);
+        s.matMul.apply(qkv[layer], s.xb, dim, s.proj, width, batch);
         for (int b = 0; b < batch; b++) {
             int row = b * width;
             System.arraycopy(s.proj, row, s.q, b * dim, dim);
@@ -40,7 +40,7 @@ public final class Phi3Model extends DecoderModel {
     @Override
     protected void projectFeedForwardInput(InferenceState s, int layer, int batch) {
         int ff = config.feedForwardLength();
-        matMul().apply(gateUp[layer], s.xb, config.embeddingLength(), s.proj, 2 * ff, batch);
+        s.matMul.apply(gateUp[layer], s.xb, config.embeddingLength(), s.proj, 2 * ff, batch);
         for (int b = 0; b < batch; b++) {
             int row = b * 2 * ff;
             VectorMath.swiglu(s.proj, row, s.proj, row + ff, s.hidden, b * ff, ff);

@@ -11,7 +11,14 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** Float-array kernels of the forward pass on the Vector API (the widest species the CPU has). */
+/**
+ * Float-array kernels of the forward pass on the Vector API (the widest species the CPU has): the
+ * batched product's dot-product tile, SwiGLU, the softmax's exponentials and the attention kernels
+ * over the F16 KV cache. The rules are {@code IntKernels}'s (docs/kernels.md): one method of Vector
+ * API calls per kernel, lane sums written out in {@link #sum}'s fixed order, and nothing allocated
+ * once compiled (BatchProductAllocationTest, AttentionAllocationTest); the one known exception is
+ * {@link #dot2x4}'s. Measurements: docs/performance.md.
+ */
 final class VectorMath {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
@@ -32,11 +39,11 @@ final class VectorMath {
      * (row, position) is one FMA chain over k in order and {@link #sum}, exactly as {@link #dot1}, so a
      * result has the same bits whichever of the two computed it.
      *
-     * <p>Known, measured and kept: the eight {@link #sum} calls pass C2's NodeCountInliningCutoff, so
-     * they stay calls and box their vectors (short-lived garbage the young generation takes). Every
-     * allocation-free form tried, the sums written out here or the accumulators passed through a
-     * scratch array and summed elsewhere, was 7-10% slower (session 2, when this kernel ran all prompt
-     * processing; it now runs only batches of under 16 positions with AVX-512).
+     * <p>A known exception to the no-boxing rule, kept because it measured faster: the eight
+     * {@link #sum} calls pass C2's NodeCountInliningCutoff, so they stay calls and box their vectors
+     * (short-lived garbage the young generation takes); the allocation-free forms (the sums written
+     * out here, or the accumulators summed elsewhere through a scratch array) were slower. It runs only
+     * batches of under {@link MatMul#OUTER_PRODUCT_FROM} positions.
      */
     static void dot2x4(float[] w, int w0, int w1, float[] x, int x0, int xs, int n, float[] out, int o0, int o1, int os) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
@@ -93,8 +100,7 @@ final class VectorMath {
     /**
      * {@code out[oo + i] = silu(g) * u = g / (1 + e^-g) * u} for {@code g = gate[go + i]}, {@code u = up[uo + i]}:
      * the SwiGLU activation. The exponential is the JDK's vector math library (SVML on x86), within an
-     * ulp or so of Math.exp. Decoding Phi-3-mini runs this once a layer on 8192 values, between two
-     * products, on one thread: 33 us scalar against 3 us here (1 thread, in isolation), 1% of a token.
+     * ulp or so of Math.exp. It runs once a layer between two products, on the calling thread only.
      */
     static void swiglu(float[] gate, int go, float[] up, int uo, float[] out, int oo, int n) {
         int i = 0;
@@ -120,8 +126,8 @@ final class VectorMath {
             e.intoArray(x, i);
             acc = acc.add(e);
         }
-        // the lane sum of sum(), written out: its call here runs once per call of this method, so C2
-        // sometimes left it out of line, boxing acc (AttentionAllocationTest: 96 bytes a call, 2 JVM runs in 11)
+        // the lane sum of sum(), written out: its call here would run once per call of this method, so C2
+        // may leave it out of line, boxing acc (AttentionAllocationTest)
         FloatVector v = acc;
         if (L >= 16) v = v.add(v.slice(8));
         if (L >= 8) v = v.add(v.slice(4));
@@ -170,8 +176,7 @@ final class VectorMath {
      * {@code count} rows of {@code n} halves from byte {@code off}: the attention-weighted sum of a run
      * of cached values. Two vectors of {@code out} stay in registers while the rows stream past,
      * converted in registers and never stored as floats; each element is one FMA chain over r in
-     * order. Two vectors at a time measured fastest (1 thread, 220 rows of 96 halves: 4 ns a row,
-     * against 18 with four accumulators and 8-11 with {@code out} loaded and stored for every row).
+     * order. Two vectors at a time is the fastest form measured (docs/performance.md).
      */
     static void addWeightedHalfRows(MemorySegment m, long off, long rowBytes, int count, int n, float[] p, int po, float[] out, int oo) {
         int k = 0;

@@ -22,11 +22,10 @@ abstract class AbstractWeightTensor implements WeightTensor {
 
     /**
      * With 16 lanes (AVX-512), Q8_0 rows at least this long decode faster with quantized activations;
-     * shorter ones with float activations, which then still fit L1 next to the streamed weights
-     * (KernelSpeed, 1 thread: 3072 columns 24 GB/s float vs 19-20 integer; 8192 columns 9.9 vs 18.2;
-     * running long rows in column chunks that keep x in L1 was slower still, 3.9 GB/s for Q4_0). With
-     * 8 or 4 lanes the integer kernels win at every length (3072 columns, 8 lanes: Q8_0 18.2 vs 14.7;
-     * 4 lanes: 8.7 vs 8.5), and Q4_0's wins everywhere ({@link Q4_0Tensor#prefersQuantizedActivations}).
+     * shorter ones with float activations, which then still fit L1 next to the streamed weights (long
+     * rows are not split into column chunks to keep x in L1: slower still). With 8 or 4 lanes the
+     * integer kernels win at every length, and Q4_0's wins everywhere
+     * ({@link Q4_0Tensor#prefersQuantizedActivations}). Figures: docs/performance.md.
      */
     static final int QUANTIZED_FROM_COLS = 6144;
 

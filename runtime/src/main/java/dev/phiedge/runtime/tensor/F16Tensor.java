@@ -25,8 +25,8 @@ public final class F16Tensor extends AbstractWeightTensor {
         return sum;
     }
 
-    // No Vector API dequantizeRowAt: the scalar loop below, which C2 vectorizes, measured 28 GB/s a
-    // core against 14 for the conversion written out on vectors as in VectorKernels.dotF16.
+    // No Vector API dequantizeRowAt: the scalar loop below, which C2 vectorizes, is faster than the
+    // conversion written out on vectors as in VectorKernels.dotF16 (docs/performance.md, F16).
 
     @Override
     void dequantizeRowAtScalar(long off, float[] out, int outOffset) {

@@ -25,32 +25,33 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * shorts, multiplied by the activations' quants (kept as shorts), widened to L ints and summed
  * exactly; each block's integer sums become floats once and are scaled by {@code d_w * d_x} (ggml's
  * vec_dot_q*_q8_*). Every conversion keeps the lane count (part 0), which C2 intrinsifies.
- * Results equal {@code dot.<type>} of quant-vectors (ggml's own vec_dot) up to float summation order.
+ * Results equal {@code dot.<type>} of quant-vectors (ggml's own vec_dot) up to float summation order;
+ * each tensor class's scalar {@code dotRowQ8Scalar} is the ground truth the tests hold them to, and
+ * cites its block layout from ggml-common.h ({@link Q4_0Tensor}, {@link Q8_0Tensor}, {@link Q4KTensor},
+ * {@link Q5KTensor}, {@link Q6KTensor}).
  *
- * <p>C2 and these kernels: a kernel method whose Vector API calls pass C2's NodeCountInliningCutoff
- * while it is parsed gets its later calls to small methods of ours (a lane sum, a widening) left as
- * real calls, and every vector passed to one is boxed on the heap: the kernel then allocates per row
- * and runs 2-5x slower (which kernels it hit changed from one JVM run to the next). The Vector API's
- * own methods are force-inlined even then. So each kernel is one method of Vector API calls, with no
- * vector-valued helper of ours (loads, widenings and the lane sum of {@link VectorKernels#sum} are
- * written out; only scalar helpers such as {@link #scales} are called), and DecodeKernelAllocationTest
- * checks that a compiled decode product allocates nothing. (Written out, Q4_0's kernel also got
- * faster: 11.9 GB/s on 8192 columns against 10.1 with helpers.)
- *
- * <p>The K-quant kernels on 16 lanes (and Q4_K/Q5_K on 8) work a full register at a time, counted in
- * instructions per weight: Q4_K's and Q5_K's packed bytes are zero-extended to 2L shorts ({@link #S2})
- * first, one widening per 32 bytes, and split there (low nibble: a mask; high nibble: an arithmetic
- * shift, exact on zero-extended values; Q5_K's fifth bits from its widened {@code qh}), which saved
- * two widenings and a mask per 64 weights (session 4, KernelSpeed 3072 x 3072, 1 thread, three
- * interleaved JVM pairs: Q4_K 10.8-11.9 -> 11.2-12.5 GB/s, Q5_K 9.7-10.1 -> 10.1-10.9; 8 lanes +2-4%);
- * Q6_K's are unpacked as bytes (nibbles and high bits shifted on int lanes, which x86 shifts by an
- * immediate, then masked), which measured 3% faster there, and widened. Then the quants are
- * multiplied by the activations, and the two products in each int
- * lane summed as {@code (v + (v << 16)) >> 16} (exact: a sum fits a short), which is ggml's
- * {@code madd} in three instructions. Super-block b is addressed as {@code off + size * b}, not by a
- * running offset, so that C2 proves the loads' bounds once per row instead of at every load (a
- * running offset left some 35 scalar instructions of bounds arithmetic per load). KernelSpeed, 3072 x
- * 3072, 1 thread, before / after: Q4_K 10.3 / 11.3, Q5_K 6.9 / 10.2, Q6_K 9.9 / 12.3 GB/s.
+ * <p>Rules for these kernels (all of them, and how to measure a change: docs/kernels.md; the
+ * measurements behind them: docs/performance.md):
+ * <ul>
+ *   <li>No vector crosses a call of ours. Once a kernel method's Vector API calls pass C2's
+ *       NodeCountInliningCutoff, C2 leaves its later calls to small methods of ours (a lane sum, a
+ *       widening) as real calls and boxes every vector passed to one: the kernel allocates per row and
+ *       runs several times slower, in some JVM runs and not others. The Vector API's own methods are
+ *       force-inlined even then. So each kernel is one method of Vector API calls: loads, widenings
+ *       and the lane sum of {@link VectorKernels#sum} are written out; a helper of ours takes and
+ *       returns scalars only ({@link #scales}, {@link #superBlockQ6K}). DecodeKernelAllocationTest
+ *       checks that a compiled decode product allocates nothing.</li>
+ *   <li>Work a full register at a time and count instructions per weight. Q4_K's and Q5_K's packed
+ *       bytes are zero-extended to 2L shorts ({@link #S2}) first, one widening per 32 bytes, and split
+ *       there (low nibble: a mask; high nibble: an arithmetic shift, exact on zero-extended values;
+ *       Q5_K's fifth bits from its widened {@code qh}). Q6_K's are unpacked as bytes (nibbles and high
+ *       bits shifted on int lanes, which x86 shifts by an immediate, then masked), then widened. The
+ *       two products in each int lane are summed as {@code (v + (v << 16)) >> 16} (exact: a sum fits a
+ *       short), which is ggml's {@code madd} in three instructions.</li>
+ *   <li>Address block or super-block b as {@code off + size * b}, never by a running offset, so that
+ *       C2 proves the loads' bounds once per row instead of at every load.</li>
+ *   <li>The K-quant kernels need {@code -XX:LoopUnrollLimit=400} ({@link #LOOPS_UNROLLED}).</li>
+ * </ul>
  */
 final class IntKernels {
     private IntKernels() {}
@@ -68,10 +69,10 @@ final class IntKernels {
     /**
      * Whether C2 fully unrolls the K-quants' sub-block loops, which it does only with
      * {@code -XX:LoopUnrollLimit=300} or more (200 unrolls Q4_K's but not Q6_K's; the default, 60, is
-     * far below these loop bodies; unrolling by hand instead passes C2's inlining node limit and boxes
-     * vectors). KernelSpeed 3072 x 8192, 1
-     * thread, default / 400: Q4_K 8.6 / 10.5 GB/s, Q5_K 5.5 / 7.0, Q6_K 6.3 / 10.9 (Q6_K's float
-     * kernel 6.5 either way, so decoding takes Q6_K's integer kernel only when this is true).
+     * far below these loop bodies). The launchers and the test runs set 400. Do not unroll by hand
+     * instead: that passes C2's inlining node limit and boxes vectors. Rolled, Q6_K's integer kernel is
+     * no faster than its float kernel, so decoding takes it only when this is true
+     * ({@link Q6KTensor#prefersQuantizedActivations}; figures in docs/performance.md).
      */
     static final boolean LOOPS_UNROLLED = loopUnrollLimit() >= 300;
 
@@ -116,8 +117,7 @@ final class IntKernels {
     /**
      * vec_dot_q4_0_q8_0 on 16 lanes: a block's 16 bytes zero-extended to shorts, low nibbles weights
      * 0..15 and high nibbles 16..31, each minus 8, two products a short lane (8 * 127 each: fits). Two
-     * blocks per iteration; one block per iteration (or two rows at once) was measured at about half
-     * the speed.
+     * blocks per iteration, one row at a time: the fastest form measured (docs/performance.md).
      */
     static float dotQ4_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         if (L <= 8) return IntKernels128.dotQ4_0(w, off, blocks, xq, xd);
@@ -125,9 +125,8 @@ final class IntKernels {
         int b = 0;
         for (; b + 1 < blocks; b += 2) {
             int xo = 32 * b;
-            // from b, not a running offset, as in the K-quant kernels: KernelSpeed 3072 x 8192, 1 thread, three
-            // interleaved JVM pairs, 12.1-12.8 -> 12.9-13.4 GB/s (Q8_0: no change); counting pairs with their
-            // own induction variable let C2 unroll it, faster from cache but 10-15% slower from memory
+            // from b, not a running offset (see the class comment); and no induction variable of the pairs'
+            // own: with one C2 unrolls this loop, which is faster from cache but slower from memory
             long o = off + 18L * b;
             ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)), q1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
             ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
@@ -189,8 +188,8 @@ final class IntKernels {
      * vec_dot_q5_K_q8_K: as {@link #dotQ4K} with the fifth bit of weight l of sub-block j at bit j of
      * {@code qh[l]}; |q x| <= 31 * 128, so two products still fit a short. The 2L {@code qh} bytes of
      * a step are loaded once and serve all four sub-block pairs (the inner loop over c), which keeps the
-     * loop body small enough for C2 to inline every Vector API call in it (the body per c with its own
-     * {@code qh} loads passed C2's NodeCountInliningCutoff, boxed vectors and ran at 2 GB/s).
+     * loop body small enough for C2 to inline every Vector API call in it (a body per c with its own
+     * {@code qh} loads passes C2's NodeCountInliningCutoff and boxes vectors).
      */
     static float dotQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums, int blockStep) {
         if (L == 4) return IntKernels128.dotQ5K(w, off, blocks, xq, xd, bsums32);
@@ -239,28 +238,21 @@ final class IntKernels {
      * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int.
      *
      * <p>The mins term (here and in {@link #dotQ5K}), {@code d_x * dmin * sum_j m_j
-     * * bsum_j} per super-block: the 8 packed mins ({@link #mins}, a long) broadcast as L / 2 longs are,
-     * read as ints, the low and the high half in turn; shifted right per lane by 0, 0, 8, 8, 16, 16, 24,
-     * 24 and masked to a byte (lanes 8-15 to 0), int lane 2k holds m_k and lane 2k + 1 m_(k+4), in the
-     * order of {@link Q8Activations#minsOrderSums}; one multiply, one conversion and one FMA per
-     * super-block, in the kernel's own vector shape. It replaced some 40 scalar instructions per super-
-     * block (shifts, byte extractions and 8 multiplies), which had cost more than their vector work:
-     * KernelSpeed 3072 x 3072 (x 8192), 2 threads, two interleaved JVM pairs: Q4_K 23.4-24.1 (19.8-22.8)
-     * -> 28.2-29.5 (27.3-27.5) GB/s, 1 thread 11.9-12.4 -> 13.9-15.3; Q5_K unchanged by this step
-     * alone (what held it back follows). A session-4 attempt at this form had measured slower (11.4 -> 8.0):
-     * a test harness (2026-11-27) showed the same slowdown whenever C2 left the scalar fp16 helper
-     * out of line in the grown kernel, which is why these two kernels read their fp16 scales with
-     * {@code Float.float16ToFloat} written out.
+     * * bsum_j} per super-block, stays in the kernel's own vector shape: the 8 packed mins
+     * ({@link #mins}, a long) broadcast as L / 2 longs are, read as ints, the low and the high half in
+     * turn; shifted right per lane by 0, 0, 8, 8, 16, 16, 24, 24 and masked to a byte (lanes 8-15 to 0),
+     * int lane 2k holds m_k and lane 2k + 1 m_(k+4), in the order of
+     * {@link Q8Activations#minsOrderSums}; one multiply, one conversion and one FMA per super-block.
+     * Scalar work per super-block (byte extractions, scalar multiplies, moving scalars into vector
+     * registers) costs more here than the vector work it feeds: keep it out of these kernels.
      *
-     * <p>For the same reason the scales and mins are unpacked in the kernel, not by {@link #scales} and
-     * {@link #mins}: with those calls, C2 reached its inlining node budget (NodeCountInliningCutoff)
-     * in Q5_K's kernel in every JVM run and kept {@code mins} a real call per super-block, which
-     * spills every live vector register around it. Written out, C2 then unrolled the super-block loop
-     * four times and spilled some 550 times (Q5_K 7.7 GB/s a core). So the loop's stride is a
-     * parameter, {@code blockStep}, always 1: this method, far too large to inline, is compiled on its
-     * own, where the stride is not a constant and the loop is not unrolled (its sub-block loops still
-     * are). KernelSpeed 3072 x 8192, 2 threads: Q5_K 19.0-19.3 -> 26.3-28.3 GB/s, Q4_K 22.0-24.3 ->
-     * 25.7-26.9; Q4_K_M decoding 8.1-9.3 -> 10.7-11.0 tokens/s (three interleaved JVM pairs).
+     * <p>These two kernels are at C2's inlining node budget (NodeCountInliningCutoff), where any call
+     * of ours may stay a call, around which every live vector register is spilled. So they call no
+     * helper at all: the fp16 scales are read with {@code Float.float16ToFloat} written out, and the
+     * scales and mins are unpacked in the kernel, not by {@link #scales} and {@link #mins}. And the
+     * super-block loop's stride is a parameter, {@code blockStep}, always 1: this method, far too large
+     * to inline, is compiled on its own, where the stride is not a constant, so C2 does not unroll the
+     * super-block loop (unrolled, it spills) while it still unrolls the sub-block loops.
      */
     static float dotQ4K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums, int blockStep) {
         if (L == 4) return IntKernels128.dotQ4K(w, off, blocks, xq, xd, bsums32);
@@ -307,11 +299,8 @@ final class IntKernels {
      * ({@link #superBlockQ6K}). A chunk of 2L = 32 weights spans two scale groups: int lanes 0-7
      * (weights 0-15) take the first scale, lanes 8-15 the second. Both come from one broadcast int of
      * four scale bytes, shifted left per lane and back by 24 (sign-extending the byte): two broadcasts
-     * per 128 weights, where a broadcast of each byte (combined through a lane selector) took eight
-     * and their scalar byte loads; KernelSpeed 3072 x 8192, 2 threads, three interleaved JVM pairs:
-     * 22.6-23.1 -> 26.7-27.9 GB/s, 1 thread 11.6-11.8 -> 13.5-14.6 (a blend with a VectorMask constant
-     * had been 10% faster than the selector but allocated in some compilations). 8 lanes take
-     * {@link #dotQ6K8}.
+     * per 128 weights, not a broadcast and a scalar load per byte. No VectorMask constant blends: they
+     * allocate in some compilations. 8 lanes take {@link #dotQ6K8}.
      */
     static float dotQ6K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
         if (L == 4) return IntKernels128.dotQ6K(w, off, blocks, xq, xd, bsums);
@@ -327,9 +316,8 @@ final class IntKernels {
     /**
      * One Q6_K super-block of {@link #dotQ6K} on 16 lanes, as an exact int: {@code sum_i sc_i * (q . x)_i
      * - 32 * sum_i sc_i * bsum_i}. A method of its own that takes and returns scalars, so that no vector
-     * crosses a call whether C2 inlines it or not: written as one method, the kernel (the largest of
-     * these) boxed its vectors in some compilations (DecodeKernelAllocationTest, 1 full test run in 5-6:
-     * ~540 bytes a super-block).
+     * crosses a call whether C2 inlines it or not: the whole kernel in one method, the largest of these,
+     * boxes its vectors in some compilations.
      */
     private static int superBlockQ6K(MemorySegment w, long o, short[] xq, int xo0, int[] bsums, int bs) {
         // -1 in int lanes 8-15, 0 in 0-7: selects a chunk's second scale
@@ -343,7 +331,7 @@ final class IntKernels {
                 ByteVector a = ByteVector.fromMemorySegment(B2, w, ql, LE), c = ByteVector.fromMemorySegment(B2, w, ql + 32, LE);
                 IntVector h = ByteVector.fromMemorySegment(B2, w, o + 128 + 32 * n + p, LE).reinterpretAsInts();
                 // weights l, l + 32, l + 64, l + 96: a nibble of ql and two bits of qh each (unpacked as
-                // bytes: widening the three loads first and unpacking shorts, as Q4_K and Q5_K do, measured 3% slower)
+                // bytes, then widened: here faster than widening first as Q4_K and Q5_K do)
                 ByteVector w0 = a.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30));
                 ByteVector w1 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30));
                 ByteVector w2 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.reinterpretAsBytes().and((byte) 0x30));

@@ -22,12 +22,11 @@ import static dev.phiedge.runtime.tensor.VectorKernels.fp16;
  *
  * <p>Every kernel is one method that calls only the Vector API and scalar helpers: C2 inlines the
  * Vector API's methods even past its NodeCountInliningCutoff, but not small methods of ours, and a
- * vector passed to or returned from a call that is not inlined is boxed on the heap. The kernels of
- * {@link IntKernels} with vector-valued helpers boxed on 4 lanes (and Q8_0 on 8) in some compilation
- * orders and not in others (2-4x slower, tens of KB a row). On 4 lanes Q8_0's and Q4_0's blocks are
- * methods of their own that return an int (faster than one method here, 8.7 against 5.2 GB/s for
- * Q8_0): whether C2 inlines them or not, no vector crosses the call.
- * Layouts and arithmetic are ggml's vec_dot_*_q8_* (see {@link IntKernels} and each tensor class).
+ * vector passed to or returned from a call that is not inlined is boxed on the heap, in some
+ * compilation orders and not in others. On 4 lanes Q8_0's and Q4_0's blocks are methods of their own
+ * that return an int (the faster form here): whether C2 inlines them or not, no vector crosses the
+ * call. Layouts and arithmetic are ggml's vec_dot_*_q8_* (see {@link IntKernels} and each tensor
+ * class); the rules are {@link IntKernels}'s (docs/kernels.md), the figures in docs/performance.md.
  */
 final class IntKernels128 {
     private IntKernels128() {}

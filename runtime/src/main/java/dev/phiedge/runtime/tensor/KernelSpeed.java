@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * A rough kernel speed check (not a benchmark harness; JMH comes later): matrix-vector products of
+ * A rough kernel speed check (not a benchmark harness: KernelBenchmark under src/jmh is the JMH one; see
+ * docs/kernels.md for how to measure): matrix-vector products of
  * {@code rows x cols} matrices per type, with enough copies to exceed the caches, reported as GB/s of
  * weight bytes read, for the float-activation kernels and, where the type has one, the integer kernel
  * with activations quantized once per product as decoding does ({@link Q8Activations}, quantization

@@ -34,9 +34,9 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
     }
 
     /**
-     * With vector kernels, at every row length: KernelSpeed, 1 thread, 16 lanes, 3072 columns 12.6-13.3
-     * GB/s against 11.9-12.2 for float activations, 8192 columns 11.9 against 7.9; with 8 and 4 lanes
-     * the integer kernel wins by more. The scalar kernels keep {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}.
+     * With vector kernels, at every row length and width (the integer kernel measured faster on 16, 8
+     * and 4 lanes, at 3072 and 8192 columns: docs/performance.md). The scalar kernels keep
+     * {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}.
      */
     @Override
     public boolean prefersQuantizedActivations() {

@@ -29,10 +29,9 @@ public final class Q6KTensor extends AbstractWeightTensor {
     }
 
     /**
-     * The float-activation kernel. With 4 lanes (128-bit NEON) the vector kernel boxes vectors and was
-     * measured slower than the scalar one (KernelSpeed 3072 x 8192, -XX:MaxVectorSize=16 on x86, 1
-     * thread: 0.9-1.1 GB/s vs scalar 1.05), so there the scalar kernel is used; decoding takes the
-     * integer kernel anyway (3.1 GB/s at 4 lanes).
+     * The float-activation kernel. With 4 lanes (128-bit NEON) the vector kernel boxes vectors and is
+     * no faster than the scalar one, so there the scalar kernel is used; decoding takes the integer
+     * kernel anyway (docs/performance.md).
      */
     @Override
     float dotRow(long off, float[] x, int xOffset) {
@@ -45,8 +44,8 @@ public final class Q6KTensor extends AbstractWeightTensor {
     }
 
     /**
-     * Only where C2 unrolls the integer kernel's loops ({@link IntKernels#LOOPS_UNROLLED}): KernelSpeed,
-     * 3072 x 8192, 1 thread: integer 6.3 GB/s (10.9 with -XX:LoopUnrollLimit=300 or 400, 5.9 with 200), float 6.5.
+     * Only where C2 unrolls the integer kernel's loops ({@link IntKernels#LOOPS_UNROLLED}): rolled, the
+     * integer kernel is no faster than the float one (docs/performance.md).
      */
     @Override
     public boolean prefersQuantizedActivations() {

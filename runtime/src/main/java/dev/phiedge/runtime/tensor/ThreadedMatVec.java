@@ -3,17 +3,24 @@ package dev.phiedge.runtime.tensor;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A fixed team of {@code threads} platform threads for matrix-vector products: the calling thread
  * plus {@code threads - 1} pool threads. The range is cut into {@link #CHUNKS_PER_THREAD} contiguous
  * chunks per thread, claimed in order from an atomic counter: each thread still streams contiguous
- * rows, and a thread slowed by another process (a shared 2-core VM) takes fewer chunks instead of
+ * rows, and a thread slowed by another process (on a shared VM) takes fewer chunks instead of
  * holding everyone up ({@code -Dphiedge.staticSplit=true}: one fixed range per thread, for comparison).
  * No allocation per call, no ForkJoinPool. Idle pool threads spin briefly (decode issues products back
  * to back), then park until the next call.
  *
- * <p>One caller at a time: the pool is meant to be owned by one decode loop. Not reentrant.
+ * <p>Thread safety: any number of threads may share a team (the sessions of one model do). Each call
+ * keeps its arguments in fields of the team, so calls from different threads take turns: a call waits
+ * on a lock until the running one has finished, and each call's result is what it would be alone.
+ * With one thread ({@code threads == 1}, or a range shorter than the team) a call runs on its caller
+ * and touches no field of the team, so callers on different threads run in parallel. Not reentrant:
+ * a task that starts another product on its own team gets an {@link IllegalStateException} (from a
+ * pool thread it would otherwise wait forever for the lock its caller holds).
  */
 public final class ThreadedMatVec implements AutoCloseable {
 
@@ -25,22 +32,22 @@ public final class ThreadedMatVec implements AutoCloseable {
 
     /**
      * Waits spin {@code phiedge.spins} times, then yield {@code phiedge.yields} times (a descheduled team
-     * member may need this core; under load on a shared 2-core VM it looked better, but not reproducibly,
-     * so it is off by default), then park.
+     * member may need this core; off by default, as no reproducible gain was measured), then park.
      */
     private static final int SPINS = Integer.getInteger("phiedge.spins", 1 << 15);
     private static final int YIELDS = Integer.getInteger("phiedge.yields", 0);
     /**
      * Chunks per thread ({@code -Dphiedge.chunks}): 2 leaves a little room for balance while each
-     * thread streams long contiguous ranges. Decoding on 2 cores, 3 runs each: Q4_0 tg 10.3-10.6
-     * tokens/s with 8 chunks, 10.4-10.9 with 2, 8.4-9.1 with 64 (each new range costs the stream a
-     * restart); Q4_K_M tg 7.7-8.0 with 8, 8.0-8.3 with 2; prompt processing the same.
+     * thread streams long contiguous ranges; every new range costs a thread's stream a restart, so
+     * more chunks are slower (figures: docs/performance.md).
      */
     static final int CHUNKS_PER_THREAD = Math.max(1, Integer.getInteger("phiedge.chunks", 2));
     private static final boolean STATIC_SPLIT = Boolean.getBoolean("phiedge.staticSplit");
 
     private final int threads;
     private final Thread[] workers;
+    /** Held by the caller of the product in flight: one product at a time on the team. */
+    private final ReentrantLock lock = new ReentrantLock();
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicInteger nextChunk = new AtomicInteger();
     private int chunkSize;
@@ -49,7 +56,7 @@ public final class ThreadedMatVec implements AutoCloseable {
     private volatile boolean closed;
     private volatile Throwable failure;
 
-    // The current job, written by the caller before the volatile write of generation.
+    // The current job, written by the caller (holding the lock) before the volatile write of generation.
     private Thread caller;
     private RangeTask task;
     private int n;
@@ -84,17 +91,24 @@ public final class ThreadedMatVec implements AutoCloseable {
     public void matVec(WeightTensor tensor, float[] x, int xOffset, float[] out, int outOffset) {
         Objects.checkFromIndexSize(xOffset, tensor.cols(), x.length);
         Objects.checkFromIndexSize(outOffset, tensor.rows(), out.length);
-        mvTensor = tensor;
-        mvX = x;
-        mvXOffset = xOffset;
-        mvOut = out;
-        mvOutOffset = outOffset;
+        checkOpen();
+        if (runsOnCaller(tensor.rows())) {
+            tensor.matVec(x, xOffset, out, outOffset, 0, tensor.rows());
+            return;
+        }
+        lock();
         try {
+            mvTensor = tensor;
+            mvX = x;
+            mvXOffset = xOffset;
+            mvOut = out;
+            mvOutOffset = outOffset;
             forRange(tensor.rows(), matVecTask);
         } finally {
             mvTensor = null;
             mvX = null;
             mvOut = null;
+            lock.unlock();
         }
     }
 
@@ -108,26 +122,64 @@ public final class ThreadedMatVec implements AutoCloseable {
                     + tensor.cols() + ", got " + x.format() + " of " + x.length());
         }
         Objects.checkFromIndexSize(outOffset, tensor.rows(), out.length);
-        mvTensor = tensor;
-        mvQ = x;
-        mvOut = out;
-        mvOutOffset = outOffset;
+        checkOpen();
+        if (runsOnCaller(tensor.rows())) {
+            tensor.matVec(x, out, outOffset, 0, tensor.rows());
+            return;
+        }
+        lock();
         try {
+            mvTensor = tensor;
+            mvQ = x;
+            mvOut = out;
+            mvOutOffset = outOffset;
             forRange(tensor.rows(), matVecQ8Task);
         } finally {
             mvTensor = null;
             mvQ = null;
             mvOut = null;
+            lock.unlock();
         }
     }
 
     /** Runs {@code task} over {@code [0, n)} in contiguous chunks claimed by the team; returns when all are done. */
     public void forRange(int n, RangeTask task) {
-        if (closed) throw new IllegalStateException("ThreadedMatVec is closed");
-        if (threads == 1 || n < threads) {
+        checkOpen();
+        if (runsOnCaller(n)) {
             task.run(0, n);
             return;
         }
+        lock();
+        try {
+            runOnTeam(n, task);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a call over {@code n} indices runs wholly on its caller (and so needs no lock). */
+    private boolean runsOnCaller(int n) {
+        return threads == 1 || n < threads;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("ThreadedMatVec is closed");
+    }
+
+    /**
+     * Takes the team, refusing a task that starts a product on its own team: on the caller's thread it
+     * would overwrite the job in flight, on a pool thread it would wait for its own caller forever.
+     */
+    private void lock() {
+        Thread current = Thread.currentThread();
+        boolean nested = task != null && lock.isHeldByCurrentThread();
+        for (Thread w : workers) nested |= w == current;
+        if (nested) throw new IllegalStateException("ThreadedMatVec is not reentrant: a task started another product on its own team");
+        lock.lock();
+    }
+
+    /** The job on the whole team; the caller holds the lock. */
+    private void runOnTeam(int n, RangeTask task) {
         this.caller = Thread.currentThread();
         this.task = task;
         this.n = n;

@@ -110,10 +110,9 @@ final class VectorKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int k = 0;
         // Chunks of 6 vectors, each a constant-count loop of 3 steps that C2 unrolls completely: a
-        // single loop over the row was compiled to code that read 14 GB/s a core or 21-25 depending on
-        // the loop profile C2 saw (rows of 96 halves before the long rows: fast; long rows only: slow,
-        // the unrolled form); this form read 20-24 in every JVM run measured (chunks of 4 vectors: 6,
-        // of 8: 15-18).
+        // single loop over the row compiles to fast or slow code depending on the loop profile C2 saw
+        // (row lengths of earlier calls); this form is fast whatever the profile, and 6 is the chunk
+        // size that measured fastest (docs/performance.md, F16).
         for (; k <= n - 6 * L; k += 6 * L) {
             for (int j = 0; j < 6 * L; j += 2 * L) {
                 long o = off + 2L * (k + j);

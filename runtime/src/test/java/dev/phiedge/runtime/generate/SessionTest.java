@@ -52,7 +52,7 @@ class SessionTest {
         try (LanguageModel lm = LanguageModel.load(demo(), 256, 1); Session s = lm.newSession()) {
             String system = "You watch over a greenhouse. Classify each climate reading as normal, warning or critical.";
             String user = "Zone 2: temperature 44.5 C, humidity 50 %, soil moisture 40 %, CO2 900 ppm.";
-            String text = dev.phiedge.runtime.tokenizer.ChatTemplate.phi3().render(system, user);
+            String text = lm.chatTemplate().render(system, user);
             List<String> labels = List.of("normal", "warning", "critical");
             LabelScores scores = s.scoreReplies(lm.encodePrompt(text), labels, lm.replies(text, labels));
             double sum = 0;

@@ -3,6 +3,7 @@ package dev.phiedge.runtime.model;
 import static dev.phiedge.runtime.testutil.Json.at;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import dev.phiedge.runtime.generate.Generation;
 import dev.phiedge.runtime.generate.GenerationListener;
@@ -39,10 +40,9 @@ class DemoModelAnswersTest {
         List<Object> examples = Json.parseLines(dir.resolve("examples.jsonl"));
         try (LanguageModel lm = LanguageModel.load(dir.resolve(file), 512, 1); Session session = lm.newSession()) {
             // Each route's system turn is evaluated once and reused, as the agent does.
+            assertSame(ChatTemplate.phi3(), lm.chatTemplate(), "the demo files' tokenizer.chat_template is Phi-3's");
             for (String system : SYSTEM.values()) {
-                String head = ChatTemplate.phi3().render(system, "");
-                int[] headTokens = lm.encodePrompt(head.substring(0, head.indexOf("<|user|>")));
-                session.savePrefix(headTokens);
+                session.savePrefix(lm.chatTemplate().encodeSystemPrefix(lm.tokenizer(), system));
             }
             int row = 0;
             for (Object example : examples) {
@@ -54,7 +54,7 @@ class DemoModelAnswersTest {
                 int[] prompt = lm.encodeChat(system, user);
                 assertArrayEquals(Json.ints(at(example, "prompt_tokens")), prompt, "row " + row + " prompt tokens");
                 if (route.equals("greenhouse-climate")) {
-                    String text = ChatTemplate.phi3().render(system, user);
+                    String text = lm.chatTemplate().render(system, user);
                     LabelScores scores = session.scoreReplies(prompt, LABELS, lm.replies(text, LABELS));
                     assertEquals(expected, scores.best(), "row " + row + " (" + user + ")");
                 } else {
