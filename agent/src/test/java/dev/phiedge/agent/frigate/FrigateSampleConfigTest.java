@@ -92,6 +92,9 @@ class FrigateSampleConfigTest {
         assertEquals(Optional.empty(), frigate.tokenFile());
         assertEquals(Duration.ofSeconds(10), frigate.timeout());
         assertEquals(3, frigate.retries());
+        assertTrue(config.homeAssistant().discovery(), "the Frigate set-up announces itself to Home Assistant");
+        assertEquals("homeassistant", config.homeAssistant().prefix());
+        assertEquals("127.0.0.1:9464", config.http().orElseThrow().listen());
         RouteConfig events = config.route("frigate-events").orElseThrow();
         assertEquals(Task.SUMMARIZE, events.task());
         assertTrue(events.frigateDescription());
