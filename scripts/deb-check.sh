@@ -137,6 +137,9 @@ help_out="$("$tree/usr/bin/edge-agent" --help 2>/dev/null)" && [[ "$help_out" ==
   && ok "usr/bin/edge-agent --help" || fail "usr/bin/edge-agent --help: $help_out"
 help_out="$("$tree/usr/bin/phi3" --help 2>/dev/null)" && [[ "$help_out" == "usage: phi3 COMMAND"* ]] \
   && ok "usr/bin/phi3 --help" || fail "usr/bin/phi3 --help: $help_out"
+selftest_out="$("$tree/usr/bin/phi3" selftest --types Q4_0,Q4_K --seconds 1 2>/dev/null)" \
+  && [[ "$selftest_out" == *"OK: every kernel matched its scalar ground truth"* ]] \
+  && ok "usr/bin/phi3 selftest (Q4_0, Q4_K)" || fail "usr/bin/phi3 selftest: $selftest_out"
 # The finder with a runtime only (no javac), as openjdk-25-jre-headless installs it ...
 . "$root/scripts/java25.sh"
 jre="$work/jre-25"
