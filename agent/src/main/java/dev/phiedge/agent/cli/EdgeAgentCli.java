@@ -123,6 +123,20 @@ public final class EdgeAgentCli {
                             new Option("payload", "JSON", true, "the event's payload, as the broker would deliver it")),
                     "0 answered, 1 the configuration or the event was refused, 2 no such route, a topic that the\n"
                             + "route does not match, or a model that could not be loaded"),
+            new Command("selftest", "check this CPU's vector kernels against the scalar ground truth",
+                    "The runtime's kernel self-test, as phi3 selftest: the vector species, every kernel against its scalar"
+                            + " ground truth, a speed line per tensor type.",
+                    List.of(new Option("seconds", "S", false, "the most time per tensor type to wait for C2 (default: 20)"),
+                            new Option("types", "T,...", false, "only these tensor types (default: all)"),
+                            new Option("seed", "N", false, "the random rows' seed (default: 1)")),
+                    "0 every kernel matched, 1 one did not (named), 2 wrong usage"),
+            new Command("model", "the model catalogue (model list); fetch, check and switch a model (model pull NAME|URL)",
+                    "edge-agent model list | edge-agent model pull NAME|URL: see edge-agent model --help.",
+                    List.of(new Option("sha256", "HEX", false, "the file's expected SHA-256"),
+                            new Option("dir", "DIR", false, "the models folder (default: /var/lib/edge-agent/models)"),
+                            new Option("min-free", "SIZE", false, "space that must stay free after the download (default: 100M)"),
+                            new Option("retries", "N", false, "resumes after a cut connection (default: 3)")),
+                    "0 the model is current, 1 the pull failed, 2 wrong usage"),
             new Command("help", "this overview, or a command's options: edge-agent help COMMAND",
                     "Prints the overview of the commands, or that of COMMAND: the same as edge-agent COMMAND --help.",
                     List.of(), "0"));
@@ -202,6 +216,13 @@ public final class EdgeAgentCli {
         }
         if (args[0].equals("demo")) {
             return usage(DEMO_MOVED);
+        }
+        if (args[0].equals("model")) {
+            return dev.phiedge.agent.modelstore.ModelCommand.run(args, System.getenv(), out, err,
+                    System.console() != null && System.console().isTerminal());
+        }
+        if (args[0].equals("selftest")) {
+            return dev.phiedge.runtime.cli.SelftestCommand.main("edge-agent", args, out, err);
         }
         Optional<Command> found = COMMANDS.stream().filter(c -> c.name().equals(args[0])).findFirst();
         if (found.isEmpty()) {

@@ -133,6 +133,7 @@ public final class Phi3Cli {
                             CommandSpec.valued("context", "N", "the KV cache's size in tokens (default: " + DEFAULT_CONTEXT
                                     + ", or more when the tokens above need it)"),
                             JSON)),
+            SelftestCommand.SPEC,
             new CommandSpec("help", "[COMMAND]", "this overview, or a command's options: phi3 help COMMAND",
                     "Prints the overview of the commands, or that of COMMAND: the same as phi3 COMMAND --help.",
                     List.of()));
@@ -183,7 +184,7 @@ public final class Phi3Cli {
         System.exit(new Phi3Cli(out, System.err).run(args));
     }
 
-    private static final String COMMAND_NAMES = "inspect, tokenize, generate, classify, synth, bench";
+    private static final String COMMAND_NAMES = "inspect, tokenize, generate, classify, synth, bench, selftest";
 
     int run(String[] args) {
         if (args.length == 0) {
@@ -210,6 +211,7 @@ public final class Phi3Cli {
                 case "classify" -> classify(command.parse(args, 1));
                 case "synth" -> SynthCommand.run(command.parse(args, 1), out, err);
                 case "bench" -> BenchCommand.run(command.parse(args, 1), out, err);
+                case "selftest" -> SelftestCommand.run(command.parse(args, 1), out, err);
                 case "help" -> help(args);
                 default -> throw new IllegalStateException(command.name());
             };

@@ -132,10 +132,10 @@ class Phi3CliTest {
     @Test
     void commandLineMistakesAreOneLineWithStatusTwo() {
         record Case(String[] args, String expected) { }
-        String commands = "the commands are inspect, tokenize, generate, classify, synth, bench (see phi3 --help)";
+        String commands = "the commands are inspect, tokenize, generate, classify, synth, bench, selftest (see phi3 --help)";
         for (Case c : List.of(
-                new Case(new String[] {}, "phi3: missing COMMAND: one of inspect, tokenize, generate, classify, synth, bench"
-                        + " (see phi3 --help)"),
+                new Case(new String[] {}, "phi3: missing COMMAND: one of inspect, tokenize, generate, classify, synth, bench,"
+                        + " selftest (see phi3 --help)"),
                 new Case(new String[] {"frobnicate"}, "phi3: unknown command 'frobnicate': " + commands),
                 new Case(new String[] {"help", "frobnicate"}, "phi3: unknown command 'frobnicate': " + commands),
                 new Case(new String[] {"generate", "--model"}, "phi3: option --model needs a value (see phi3 generate --help)"),
