@@ -114,7 +114,14 @@ public final class ModelPull {
         this.proxies = EnvironmentProxies.from(env);
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL)
                 .connectTimeout(Duration.ofSeconds(30)).proxy(proxies);
-        if (proxies.authenticator() != null) b.authenticator(proxies.authenticator());
+        if (proxies.authenticator() != null) {
+            // the JDK turns Basic authentication off for HTTPS tunnels unless told otherwise; a proxy URL with a
+            // user and password in HTTPS_PROXY means the user wants it (read when the client's classes load)
+            if (System.getProperty("jdk.http.auth.tunneling.disabledSchemes") == null) {
+                System.setProperty("jdk.http.auth.tunneling.disabledSchemes", "");
+            }
+            b.authenticator(proxies.authenticator());
+        }
         this.client = b.build();
         this.out = out;
         this.terminal = terminal;
