@@ -226,7 +226,7 @@ public final class EdgeAgentCli {
         }
         Optional<Command> found = COMMANDS.stream().filter(c -> c.name().equals(args[0])).findFirst();
         if (found.isEmpty()) {
-            return usage("unknown command '" + args[0] + "': the commands are run, check and once (see edge-agent --help)");
+            return usage("unknown command '" + args[0] + "': the commands are run, check, once, selftest and model (see edge-agent --help)");
         }
         Command command = found.get();
         String seeHelp = " (see edge-agent " + command.name() + " --help)";

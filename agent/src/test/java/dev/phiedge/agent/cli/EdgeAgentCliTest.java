@@ -218,8 +218,8 @@ class EdgeAgentCliTest {
         record Case(String[] args, String expected) { }
         for (Case c : List.of(
                 new Case(new String[] {}, "edge-agent: missing COMMAND: run, check or once (see edge-agent --help)"),
-                new Case(new String[] {"frobnicate"}, "edge-agent: unknown command 'frobnicate': the commands are run, check"
-                        + " and once (see edge-agent --help)"),
+                new Case(new String[] {"frobnicate"}, "edge-agent: unknown command 'frobnicate': the commands are run, check,"
+                        + " once, selftest and model (see edge-agent --help)"),
                 new Case(new String[] {"check"}, "edge-agent: missing --config FILE (see edge-agent check --help)"),
                 new Case(new String[] {"run"}, "edge-agent: missing --config FILE (see edge-agent run --help)"),
                 new Case(new String[] {"run", "--config"}, "edge-agent: option --config needs a value: --config FILE"
