@@ -477,9 +477,16 @@ class EdgeAgentBrokerTest {
                 }
                 assertTrue(agentWasAway, "the events were published while the agent was disconnected");
                 Map<String, String> labels = new HashMap<>();
-                for (int i = 0; i < 5; i++) {
-                    JsonNode result = json(client.await(r -> r.topic().endsWith("/assessment"), WAIT, "result " + i));
-                    labels.put(result.get("event_id").textValue(), result.get("label").textValue());
+                int beforeAgain = 0;
+                while (labels.size() < 5) {
+                    JsonNode result = json(client.await(r -> r.topic().endsWith("/assessment"), WAIT, "result " + labels.size()));
+                    String id = result.get("event_id").textValue();
+                    if (id.equals("before")) {
+                        // Its PUBACK can be lost with the broker: the outbox then sends it again, as QoS 1 allows.
+                        assertTrue(++beforeAgain <= 1, "the result of 'before' came back more than once");
+                        continue;
+                    }
+                    labels.put(id, result.get("label").textValue());
                 }
                 assertEquals(away.keySet(), labels.keySet());
                 labels.forEach((id, label) -> assertEquals(away.get(id).expected(), label, id + " " + away.get(id)));
