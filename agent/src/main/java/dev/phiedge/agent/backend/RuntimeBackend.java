@@ -7,6 +7,8 @@ import dev.phiedge.runtime.generate.LanguageModel;
 import dev.phiedge.runtime.generate.SamplerSettings;
 import dev.phiedge.runtime.generate.Session;
 import dev.phiedge.runtime.model.ContextOverflowException;
+import dev.phiedge.runtime.plan.KernelPlan;
+import org.tinylog.Logger;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,7 +40,10 @@ public final class RuntimeBackend implements InferenceBackend {
 
     /** Maps the model file; {@code context} bounds the KV cache, {@code threads} the cores used. */
     public static RuntimeBackend load(Path path, int context, int threads) throws IOException {
-        return new RuntimeBackend(LanguageModel.load(path, context, threads));
+        LanguageModel lm = LanguageModel.load(path, context, threads);
+        for (String note : lm.kernelPlanNotes()) Logger.warn("Kernel plan: {}", note);
+        for (KernelPlan.Choice c : lm.kernelPlan().choices()) Logger.info("Decode kernel {}", c.describe());
+        return new RuntimeBackend(lm);
     }
 
     @Override

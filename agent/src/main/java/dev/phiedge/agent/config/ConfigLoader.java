@@ -8,6 +8,7 @@ import dev.phiedge.agent.tls.PemTls;
 import dev.phiedge.agent.tls.TlsConfig;
 import dev.phiedge.agent.topic.TopicFilter;
 import dev.phiedge.runtime.generate.LanguageModel;
+import dev.phiedge.runtime.plan.KernelPlanner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -247,7 +248,7 @@ public final class ConfigLoader {
                     + " (the systemd unit and scripts/edge-agent pass it)");
             return;
         }
-        try (LanguageModel model = LanguageModel.load(path, context, 1)) {
+        try (LanguageModel model = LanguageModel.load(path, context, 1, KernelPlanner.rulesOnly())) {
             model.name(); // opened: every check of load passed
         } catch (IOException e) {
             s.problem("path", "model file cannot be read: " + e.getMessage());

@@ -1,6 +1,7 @@
 package dev.phiedge.agent.modelstore;
 
 import dev.phiedge.runtime.generate.LanguageModel;
+import dev.phiedge.runtime.plan.KernelPlanner;
 import dev.phiedge.runtime.gguf.GgufFile;
 
 import java.io.IOException;
@@ -249,7 +250,7 @@ public final class ModelPull {
         } catch (IOException | RuntimeException e) {
             throw new PullException(model.getFileName() + " is not a GGUF model file: " + reason(e) + "; current.gguf was not changed");
         }
-        try (LanguageModel lm = LanguageModel.load(model, 16, 1)) {
+        try (LanguageModel lm = LanguageModel.load(model, 16, 1, KernelPlanner.rulesOnly())) {
             out.println("opened " + model.getFileName() + " with the runtime: architecture " + arch);
         } catch (IOException | RuntimeException e) {
             throw new PullException(model.getFileName() + " is not a model this runtime runs (architecture " + arch + "): " + reason(e)

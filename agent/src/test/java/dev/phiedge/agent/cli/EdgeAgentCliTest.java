@@ -316,7 +316,7 @@ class EdgeAgentCliTest {
      */
     private static Process startAgentProcess(Path log, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-Dphiedge.kernels=rules",
                 "-Dtinylog.configuration=tinylog.properties",
                 "-cp", System.getProperty("java.class.path"), EdgeAgentCli.class.getName()));
         command.addAll(List.of(args));

@@ -36,9 +36,13 @@ import org.eclipse.paho.mqttv5.common.MqttException;
  */
 public final class AgentProcess implements AutoCloseable {
 
-    /** The project's JVM options (see the root pom's jvm.modules), plus the serial GC for a small heap. */
+    /**
+     * The project's JVM options (see the root pom's jvm.modules), plus the serial GC for a small heap and
+     * the built-in kernel rules (no kernel measurement at start-up, the same kernels on every machine).
+     */
     public static final List<String> BASE_JVM_OPTIONS = List.of(
-            "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC");
+            "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+            "-Dphiedge.kernels=rules");
     public static final String MAIN_CLASS = "dev.phiedge.agent.cli.EdgeAgentCli";
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
 

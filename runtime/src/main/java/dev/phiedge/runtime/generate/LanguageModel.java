@@ -3,6 +3,8 @@ package dev.phiedge.runtime.generate;
 import dev.phiedge.runtime.gguf.GgufFile;
 import dev.phiedge.runtime.model.DecoderModel;
 import dev.phiedge.runtime.model.ModelConfig;
+import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.plan.KernelPlanner;
 import dev.phiedge.runtime.tokenizer.ChatTemplate;
 import dev.phiedge.runtime.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -48,6 +50,7 @@ public final class LanguageModel implements AutoCloseable {
     private final int threads;
     /** Null when the file's template is of a format this runtime does not render. */
     private final ChatTemplate chatTemplate;
+    private List<String> kernelPlanNotes = List.of();
 
     private LanguageModel(GgufFile file, DecoderModel model, Tokenizer tokenizer, int contextLength, int threads) {
         this.file = file;
@@ -66,6 +69,14 @@ public final class LanguageModel implements AutoCloseable {
      * (0 means the model's trained context); {@code threads} is the number of cores matrix products use.
      */
     public static LanguageModel load(Path path, int contextLength, int threads) throws IOException {
+        return load(path, contextLength, threads, KernelPlanner.fromSystemProperties());
+    }
+
+    /**
+     * {@link #load(Path, int, int)} with the decode kernels chosen by {@code planner} (on first use on
+     * a kind of machine it measures them, a few seconds for Phi-3-mini; see {@link KernelPlanner}).
+     */
+    public static LanguageModel load(Path path, int contextLength, int threads, KernelPlanner planner) throws IOException {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         GgufFile file = GgufFile.open(path);
         try {
@@ -73,7 +84,10 @@ public final class LanguageModel implements AutoCloseable {
             Tokenizer tokenizer = Tokenizer.fromGguf(file);
             int ctx = contextLength > 0 ? contextLength : model.config().trainedContextLength();
             model.setThreads(threads);
-            return new LanguageModel(file, model, tokenizer, ctx, threads);
+            model.planKernels(planner);
+            LanguageModel lm = new LanguageModel(file, model, tokenizer, ctx, threads);
+            lm.kernelPlanNotes = planner.notes();
+            return lm;
         } catch (RuntimeException e) {
             file.close();
             throw e;
@@ -91,6 +105,12 @@ public final class LanguageModel implements AutoCloseable {
     public int contextLength() { return contextLength; }
 
     public int threads() { return threads; }
+
+    /** The decode kernel of each group of matrices, and why ({@link KernelPlan.Choice#describe()}). */
+    public KernelPlan kernelPlan() { return model.kernelPlan(); }
+
+    /** What the kernel planner had to say while loading (for instance, a cache it could not write). */
+    public List<String> kernelPlanNotes() { return kernelPlanNotes; }
 
     /** The model's {@code general.name}. */
     public String name() { return model.config().name(); }

@@ -3,6 +3,8 @@ package dev.phiedge.runtime.model;
 import dev.phiedge.runtime.gguf.GgufFile;
 import dev.phiedge.runtime.gguf.GgufFormatException;
 import dev.phiedge.runtime.gguf.GgufTensorInfo;
+import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.plan.KernelPlanner;
 import dev.phiedge.runtime.tensor.ThreadedMatVec;
 import dev.phiedge.runtime.tensor.WeightTensor;
 
@@ -45,6 +47,8 @@ public abstract sealed class DecoderModel implements AutoCloseable permits Phi3M
     private final float[] ropeFactorsLong;
     /** The threads every state's products and attention run on; one product at a time. */
     private ThreadedMatVec team = new ThreadedMatVec(1);
+    /** The decode kernel of each group of matrices on this machine (built-in rules until {@link #planKernels}). */
+    private KernelPlan plan = KernelPlan.rules();
     /** Attention scores, per thread (a thread runs one attention task at a time). */
     private final ThreadLocal<float[]> attentionScratch = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -96,6 +100,26 @@ public abstract sealed class DecoderModel implements AutoCloseable permits Phi3M
         previous.close();
     }
 
+    /**
+     * Chooses the decode kernels of states made from now on with {@code planner}, on this model's
+     * matrices and thread team (set the threads first: the choice can depend on them).
+     */
+    public KernelPlan planKernels(KernelPlanner planner) {
+        java.util.List<WeightTensor> matrices = new java.util.ArrayList<>();
+        for (GgufTensorInfo t : file.tensors()) {
+            boolean decoded = t.name().startsWith("blk.") || t.name().equals("output.weight");
+            if (decoded && t.shape().length == 2 && t.type().isSupported()) {
+                matrices.add(WeightTensor.of(t.type(), file.tensorData(t), (int) t.rows(), (int) t.cols()));
+            }
+        }
+        if (file.tensor("output.weight") == null) matrices.add(output); // tied to the embedding
+        plan = planner.plan(matrices, team);
+        return plan;
+    }
+
+    /** The decode kernels states made now use. */
+    public KernelPlan kernelPlan() { return plan; }
+
     /** The number of threads products run on. */
     public int threads() { return team.threads(); }
 
@@ -110,7 +134,7 @@ public abstract sealed class DecoderModel implements AutoCloseable permits Phi3M
      */
     public InferenceState newState(int contextLength, int maxBatch) {
         float[] factors = contextLength > config.originalContextLength() && ropeFactorsLong != null ? ropeFactorsLong : ropeFactorsShort;
-        InferenceState s = new InferenceState(config, contextLength, maxBatch, factors, new MatMul(team));
+        InferenceState s = new InferenceState(config, contextLength, maxBatch, factors, new MatMul(team, plan));
         s.attentionTask = (start, end) -> attentionRange(s, start, end);
         return s;
     }

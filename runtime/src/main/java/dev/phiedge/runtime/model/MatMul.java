@@ -1,5 +1,6 @@
 package dev.phiedge.runtime.model;
 
+import dev.phiedge.runtime.plan.KernelPlan;
 import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.ThreadedMatVec;
 import dev.phiedge.runtime.tensor.WeightTensor;
@@ -10,8 +11,8 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  *
  * <p>One position (decoding) quantizes the input once per product the way ggml does (Q8_0 blocks for
  * Q4_0/Q8_0 weights, Q8_K for the K-quants: {@link WeightTensor#activationFormat()}) and runs the
- * tensor's integer kernel on the mapped rows; types without one, or where it is slower
- * ({@link WeightTensor#prefersQuantizedActivations()}), or the system property
+ * tensor's integer kernel on the mapped rows; types without one, groups of matrices whose
+ * {@link KernelPlan} says the float kernel is faster on this machine, or the system property
  * {@code phiedge.floatActivations=true} use the float dot kernel. Several positions (prompt
  * processing) are quantized the same way where decoding would quantize them, then taken back as floats
  * (so a position's result equals its decoded one up to float rounding). Each weight row is dequantized
@@ -39,6 +40,7 @@ public final class MatMul implements AutoCloseable {
     static final int OUTER_PRODUCT_FROM = OuterProductKernels.L;
 
     private final ThreadedMatVec team;
+    private final KernelPlan plan;
     /** Whether {@link #close} stops the team (it was made for this MatMul, not shared). */
     private final boolean ownsTeam;
     /** Dequantized weight rows, per thread: shared by every MatMul whose tasks run on that thread. */
@@ -65,11 +67,18 @@ public final class MatMul implements AutoCloseable {
     public MatMul(int threads) {
         this.team = new ThreadedMatVec(threads);
         this.ownsTeam = true;
+        this.plan = KernelPlan.rules();
     }
 
-    /** A product on a shared team, which {@link #close} leaves running (its owner closes it). */
+    /** A product on a shared team, which {@link #close} leaves running (its owner closes it); built-in kernel rules. */
     public MatMul(ThreadedMatVec team) {
+        this(team, KernelPlan.rules());
+    }
+
+    /** A product on a shared team with the kernels {@code plan} chose for this machine. */
+    public MatMul(ThreadedMatVec team, KernelPlan plan) {
         this.team = java.util.Objects.requireNonNull(team, "team");
+        this.plan = java.util.Objects.requireNonNull(plan, "plan");
         this.ownsTeam = false;
     }
 
@@ -87,14 +96,14 @@ public final class MatMul implements AutoCloseable {
     public void apply(WeightTensor w, float[] in, int inStride, float[] out, int outStride, int batch) {
         if (batch == 1) {
             Q8Activations.Format format = w.activationFormat();
-            if (FLOAT_ACTIVATIONS || !w.prefersQuantizedActivations()) {
+            if (FLOAT_ACTIVATIONS || !plan.quantizedActivations(w)) {
                 team.matVec(w, in, 0, out, 0);
             } else {
                 team.matVec(w, quantized.quantize(format, in, 0, w.cols()), out, 0);
             }
             return;
         }
-        if (!FLOAT_ACTIVATIONS && w.prefersQuantizedActivations()) {
+        if (!FLOAT_ACTIVATIONS && plan.quantizedActivations(w)) {
             // The positions quantized as decoding does, back as floats: the float batch kernel then
             // gives each position the integer kernel's result up to float rounding, at float-GEMM speed.
             int cols = w.cols();

@@ -56,6 +56,12 @@ public final class Q4KTensor extends AbstractWeightTensor {
         return Q8Activations.Format.Q8_K;
     }
 
+    /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
+    @Override
+    public boolean floatDecodeKernelBoxes() {
+        return VectorKernels.L == 4;
+    }
+
     @Override
     float dotRowQ8(long off, Q8Activations x) {
         // the 1: every super-block (IntKernels.dotQ4K says why the stride is a parameter)

@@ -33,6 +33,12 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
         return Q8Activations.Format.Q8_0;
     }
 
+    /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
+    @Override
+    public boolean floatDecodeKernelBoxes() {
+        return VectorKernels.L == 4;
+    }
+
     /**
      * With vector kernels, at every row length and width (the integer kernel measured faster on 16, 8
      * and 4 lanes, at 3072 and 8192 columns: docs/performance.md). The scalar kernels keep

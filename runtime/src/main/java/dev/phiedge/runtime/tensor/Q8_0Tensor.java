@@ -32,6 +32,12 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
         return Q8Activations.Format.Q8_0;
     }
 
+    /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
+    @Override
+    public boolean floatDecodeKernelBoxes() {
+        return VectorKernels.L == 4;
+    }
+
     /** See {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}. */
     @Override
     public boolean prefersQuantizedActivations() {

@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Decoding allocates nothing (issue "Runtime speed"): once C2 has compiled a kernel, a matrix-vector
- * product the way decoding runs it (activations quantized where the tensor prefers it) allocates no
- * bytes. A kernel past C2's inlining node limit leaves a call to a small helper un-inlined and boxes
+ * product the way decoding runs it allocates no bytes, with either kernel a kernel plan can choose
+ * (integer, on quantized activations, or float). A kernel past C2's inlining node limit leaves a call to a small helper un-inlined and boxes
  * the vectors it passes (Q5_K ran at 2 GB/s that way, allocating 41 KB a row): this catches it, on
  * the test run's vector width: 16 lanes here, 4 in the vector-128 run (as on NEON); run with
  * {@code -Djvm.modules="... -XX:MaxVectorSize=32"} to check 8 (AVX2). The 16-lane run has a JVM of its
@@ -29,16 +29,17 @@ class DecodeKernelAllocationTest {
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-    static Stream<Arguments> typesAndRowLengths() {
-        // 8192 columns (ffn_down) and 3072 (the rest of Phi-3-mini): Q8_0 takes float activations on the
-        // shorter rows with 16 lanes, quantized ones on the longer
-        return Stream.of("Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "F32")
-                .flatMap(t -> Stream.of(Arguments.of(GgmlType.valueOf(t), 8192), Arguments.of(GgmlType.valueOf(t), 3072)));
+    static Stream<Arguments> typesRowLengthsAndKernels() {
+        // 8192 columns (ffn_down) and 3072 (the rest of Phi-3-mini), with each kernel a kernel plan can
+        // choose: integer (quantized activations) and float for the quantized types, float for F16/F32
+        return Stream.of("Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "F32").map(GgmlType::valueOf)
+                .flatMap(t -> Stream.of(8192, 3072).flatMap(cols -> (t == GgmlType.F16 || t == GgmlType.F32 ? Stream.of(false) : Stream.of(true, false))
+                        .map(quantized -> Arguments.of(t, cols, quantized))));
     }
 
-    @ParameterizedTest
-    @MethodSource("typesAndRowLengths")
-    void aCompiledDecodeProductAllocatesNothing(GgmlType type, int cols) {
+    @ParameterizedTest(name = "{0} x {1}, integer kernel: {2}")
+    @MethodSource("typesRowLengthsAndKernels")
+    void aCompiledDecodeProductAllocatesNothing(GgmlType type, int cols, boolean quantized) {
         assumeTrue(VectorKernels.ENABLED, "scalar kernels only");
         int rows = 8;
         Random rnd = new Random(3);
@@ -49,7 +50,8 @@ class DecodeKernelAllocationTest {
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
         float[] out = new float[rows];
         Q8Activations xq = new Q8Activations();
-        boolean quantized = w.prefersQuantizedActivations();
+        assumeTrue(quantized || !w.floatDecodeKernelBoxes(), "the float kernel of " + type + " boxes on " + VectorKernels.L
+                + " lanes, so no kernel plan chooses it (WeightTensor.floatDecodeKernelBoxes)");
 
         // Until C2 compiles the kernel (interpreter, C1) vectors are objects; then a product must
         // allocate nothing, and stay that way. 20 s bounds the wait; C2 takes well under one.

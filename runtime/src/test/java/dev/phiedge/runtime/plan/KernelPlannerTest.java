@@ -1,0 +1,187 @@
+package dev.phiedge.runtime.plan;
+
+import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.plan.KernelPlan.Choice;
+import dev.phiedge.runtime.plan.KernelPlan.Group;
+import dev.phiedge.runtime.plan.KernelPlan.Kernel;
+import dev.phiedge.runtime.plan.KernelPlan.Source;
+import dev.phiedge.runtime.plan.KernelPlanner.Mode;
+import dev.phiedge.runtime.tensor.ThreadedMatVec;
+import dev.phiedge.runtime.tensor.VectorKernelsTest;
+import dev.phiedge.runtime.tensor.WeightTensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The kernel planner: which groups it measures, the margin rule, the cache (reused on the same
+ * machine, ignored for another, rewritten where a line is corrupt, a note where it cannot be written).
+ * Which kernel is faster is this machine's business, so the tests check the choice against the
+ * figures the planner reports and the margin rule, never a fixed winner; speed is not asserted.
+ */
+class KernelPlannerTest {
+    private static ThreadedMatVec team;
+    private static List<WeightTensor> matrices;
+
+    @BeforeAll
+    static void setUp() {
+        team = new ThreadedMatVec(2);
+        Random rnd = new Random(5);
+        matrices = new ArrayList<>();
+        // two Q4_0 matrices of one row length (one group), Q8_0 at two row lengths (two groups), a K-quant,
+        // and F16, which has no integer kernel and so is not planned
+        for (Object[] t : new Object[][] {{GgmlType.Q4_0, 64, 256}, {GgmlType.Q4_0, 32, 256}, {GgmlType.Q8_0, 48, 256},
+                {GgmlType.Q8_0, 16, 512}, {GgmlType.Q4_K, 32, 512}, {GgmlType.F16, 16, 256}}) {
+            GgmlType type = (GgmlType) t[0];
+            int rows = (int) t[1], cols = (int) t[2];
+            var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+            matrices.add(WeightTensor.of(type, data, rows, cols));
+        }
+    }
+
+    @AfterAll
+    static void tearDown() {
+        team.close();
+    }
+
+    private static KernelPlanner planner(Mode mode, Path cache) {
+        return new KernelPlanner(mode, cache == null ? null : new KernelPlanCache(cache), 5);
+    }
+
+    @Test
+    void aKernelMustBeatTheRulesChoiceByMoreThanTheMargin() {
+        Group g = new Group(GgmlType.Q8_0, 3072);
+        // rule: integer. Float 2% faster: a tie, the rule stays; 4% faster: float.
+        assertEquals(Kernel.INTEGER, KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.2, Source.MEASURED, "d").kernel());
+        assertEquals(Kernel.FLOAT, KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.4, Source.MEASURED, "d").kernel());
+        // rule: float. Integer 3.1% faster: integer; the rule's own kernel faster: the rule.
+        assertEquals(Kernel.INTEGER, KernelPlanner.choose(g, Kernel.FLOAT, 10.31, 10.0, Source.MEASURED, "d").kernel());
+        assertEquals(Kernel.FLOAT, KernelPlanner.choose(g, Kernel.FLOAT, 9.0, 10.0, Source.MEASURED, "d").kernel());
+        Choice tie = KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.2, Source.MEASURED, "2026-12-06");
+        assertTrue(tie.describe().contains("within 3% of each other"), tie.describe());
+        assertTrue(tie.describe().startsWith("Q8_0 x 3072: integer (integer 10.0 GB/s, float 10.2 GB/s"), tie.describe());
+    }
+
+    @Test
+    void measuringCoversEachGroupWithAnIntegerKernelAndCachesIt(@TempDir Path dir) throws Exception {
+        Path cache = dir.resolve("sub/kernel-plan.tsv");
+        KernelPlanner first = planner(Mode.MEASURE, cache);
+        KernelPlan plan = first.plan(matrices, team);
+        Set<Group> expected = Set.of(new Group(GgmlType.Q4_0, 256), new Group(GgmlType.Q8_0, 256), new Group(GgmlType.Q8_0, 512),
+                new Group(GgmlType.Q4_K, 512));
+        assertEquals(expected, plan.choices().stream().map(Choice::group).collect(Collectors.toSet()));
+        for (Choice c : plan.choices()) {
+            assertEquals(Source.MEASURED, c.source());
+            assertTrue(c.integerGbps() > 0 && c.floatGbps() > 0, c.toString());
+            // the choice follows from the figures by the margin rule
+            assertEquals(KernelPlanner.choose(c.group(), c.rule(), c.integerGbps(), c.floatGbps(), Source.MEASURED, "").kernel(), c.kernel(), c.describe());
+        }
+        for (WeightTensor w : matrices) {
+            Choice c = plan.choices().stream().filter(x -> x.group().equals(KernelPlan.Group.of(w))).findFirst().orElse(null);
+            assertEquals(c == null ? Kernel.FLOAT : c.kernel(), plan.kernel(w), w.toString()); // F16: float, unplanned
+        }
+        assertTrue(first.notes().isEmpty(), first.notes().toString());
+
+        // the file: a comment header and one line per group, this machine's key first
+        List<String> lines = Files.readAllLines(cache).stream().filter(l -> !l.startsWith("#")).toList();
+        assertEquals(4, lines.size(), lines.toString());
+        String machine = MachineKey.current(2).text();
+        for (String line : lines) assertTrue(line.startsWith(machine + "\t"), line);
+
+        // a second planner on the same machine reads it instead of measuring
+        KernelPlan again = planner(Mode.MEASURE, cache).plan(matrices, team);
+        Map<Group, Choice> before = plan.choices().stream().collect(Collectors.toMap(Choice::group, c -> c));
+        for (Choice c : again.choices()) {
+            assertEquals(Source.CACHED, c.source(), c.toString());
+            assertEquals(before.get(c.group()).kernel(), c.kernel());
+            assertEquals(before.get(c.group()).integerGbps(), c.integerGbps(), 0.006);
+            assertTrue(c.describe().contains("cached, measured " + java.time.LocalDate.now()), c.describe());
+        }
+        // remeasure measures again; rules measure nothing
+        assertTrue(planner(Mode.REMEASURE, cache).plan(matrices, team).choices().stream().allMatch(c -> c.source() == Source.MEASURED));
+        assertTrue(planner(Mode.RULES, cache).plan(matrices, team).choices().isEmpty());
+    }
+
+    @Test
+    void aCachedChoiceIsUsedOnlyOnTheMachineItWasMeasuredOn(@TempDir Path dir) throws Exception {
+        Path cache = dir.resolve("kernel-plan.tsv");
+        String here = MachineKey.current(2).text();
+        String other = new MachineKey("Some Other CPU", 256, "25", 400, 2).text();
+        // on this machine Q4_0 x 256 is written down as float (whatever the rule says), on another as integer
+        Files.writeString(cache, "# test\n"
+                + here + "\tQ4_0\t256\tFLOAT\t1.00\t2.00\t2026-01-02\n"
+                + other + "\tQ8_0\t256\tINTEGER\t9.00\t1.00\t2026-01-03\n");
+        KernelPlanner planner = planner(Mode.MEASURE, cache);
+        KernelPlan plan = planner.plan(matrices, team);
+        Choice q4 = plan.choices().stream().filter(c -> c.group().type() == GgmlType.Q4_0).findFirst().orElseThrow();
+        assertEquals(Kernel.FLOAT, q4.kernel());
+        assertEquals(Source.CACHED, q4.source());
+        assertEquals("2026-01-02", q4.measuredOn());
+        assertEquals(Kernel.FLOAT, plan.kernel(matrices.getFirst()));
+        Choice q8 = plan.choices().stream().filter(c -> c.group().equals(new Group(GgmlType.Q8_0, 256))).findFirst().orElseThrow();
+        assertEquals(Source.MEASURED, q8.source()); // the other machine's line does not count here
+        // ... and survives the rewrite
+        String text = Files.readString(cache);
+        assertTrue(text.contains(other + "\tQ8_0\t256\tINTEGER\t9.000\t1.000\t2026-01-03"), text);
+        assertTrue(text.contains(here + "\tQ4_0\t256\tFLOAT\t1.000\t2.000\t2026-01-02"), text);
+    }
+
+    @Test
+    void aCorruptLineIsSkippedWithANoteAndReplaced(@TempDir Path dir) throws Exception {
+        Path cache = dir.resolve("kernel-plan.tsv");
+        String here = MachineKey.current(2).text();
+        Files.writeString(cache, here + "\tQ4_0\t256\tFASTEST\t1.00\t2.00\t2026-01-02\n" + "not a plan line\n");
+        KernelPlanner planner = planner(Mode.MEASURE, cache);
+        KernelPlan plan = planner.plan(matrices, team);
+        assertEquals(2, planner.notes().size(), planner.notes().toString());
+        assertTrue(planner.notes().get(0).contains("line 1 skipped") && planner.notes().get(0).contains("FASTEST"), planner.notes().get(0));
+        assertTrue(planner.notes().get(1).contains("line 2 skipped: 1 fields, expected 7"), planner.notes().get(1));
+        assertTrue(plan.choices().stream().allMatch(c -> c.source() == Source.MEASURED));
+        String text = Files.readString(cache);
+        assertTrue(!text.contains("FASTEST") && !text.contains("not a plan line"), text);
+    }
+
+    @Test
+    void aCacheThatCannotBeWrittenIsANoteNotAFailure(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("a-file");
+        Files.writeString(file, "x");
+        KernelPlanner planner = planner(Mode.MEASURE, file.resolve("kernel-plan.tsv")); // a folder that is a file
+        KernelPlan plan = planner.plan(matrices, team);
+        assertEquals(4, plan.choices().size());
+        assertTrue(planner.notes().stream().anyMatch(n -> n.startsWith("kernel plan not cached (" + file.resolve("kernel-plan.tsv"))),
+                planner.notes().toString());
+    }
+
+    @Test
+    void theCacheFileFollowsTheEnvironmentInItsOrder() {
+        Map<String, String> all = Map.of("PHIEDGE_CACHE_DIR", "/p", "CACHE_DIRECTORY", "/var/cache/a:/var/cache/b", "XDG_CACHE_HOME", "/x");
+        assertEquals(Path.of("/p/kernel-plan.tsv"), KernelPlanCache.fileIn(all, "/home/u"));
+        assertEquals(Path.of("/var/cache/a/kernel-plan.tsv"), KernelPlanCache.fileIn(Map.of("CACHE_DIRECTORY", "/var/cache/a:/var/cache/b",
+                "XDG_CACHE_HOME", "/x"), "/home/u"));
+        assertEquals(Path.of("/x/phiedge/kernel-plan.tsv"), KernelPlanCache.fileIn(Map.of("XDG_CACHE_HOME", "/x"), "/home/u"));
+        assertEquals(Path.of("/home/u/.cache/phiedge/kernel-plan.tsv"), KernelPlanCache.fileIn(Map.of(), "/home/u"));
+        assertEquals(null, KernelPlanCache.fileIn(Map.of(), "?"));
+    }
+
+    @Test
+    void theModeComesFromItsName() {
+        assertEquals(Mode.RULES, Mode.parse("rules"));
+        assertEquals(Mode.REMEASURE, Mode.parse(" ReMeasure "));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Mode.parse("fast"));
+        assertEquals("unknown kernel plan mode 'fast' (use measure, remeasure or rules)", e.getMessage());
+    }
+}
