@@ -7,6 +7,8 @@ import dev.phiedge.runtime.gguf.GgufTensorInfo;
 import dev.phiedge.runtime.model.DecoderModel;
 import dev.phiedge.runtime.model.InferenceState;
 import dev.phiedge.runtime.model.ModelConfig;
+import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.plan.KernelPlanner;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -53,6 +55,14 @@ final class BenchCommand {
 
     private BenchCommand() { }
 
+    private static KernelPlanner.Mode parseMode(String s) {
+        try {
+            return KernelPlanner.Mode.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException("--kernels: " + e.getMessage());
+        }
+    }
+
     static int run(Args a, PrintStream out, PrintStream err) throws IOException {
         int promptTokens = positive(a, "prompt-tokens", DEFAULT_PROMPT_TOKENS);
         int genTokens = a.integer("gen-tokens", DEFAULT_GEN_TOKENS);
@@ -65,12 +75,19 @@ final class BenchCommand {
         if (context < needed) throw new Args.UsageException("--context " + context + " is too small for " + needed + " tokens");
         Path path = Phi3Cli.modelFile(a.string("model"));
 
+        KernelPlanner system = KernelPlanner.fromSystemProperties();
+        KernelPlanner planner = a.string("kernels", null) == null ? system
+                : system.withMode(parseMode(a.string("kernels")));
+
         long loadStart = System.nanoTime();
-        try (LanguageModel lm = LanguageModel.load(path, context, threads);
+        try (LanguageModel lm = LanguageModel.load(path, context, threads, planner);
              Session session = lm.newSession()) {
             long loadNanos = System.nanoTime() - loadStart;
+            for (String note : lm.kernelPlanNotes()) err.println("phi3 bench: " + note);
             Map<String, Object> r = measure(lm, session, path, promptTokens, genTokens, repeat, prefixTokens, err);
             r.put("load_ms", ms(loadNanos));
+            r.put("kernel_plan", planner.mode().name().toLowerCase(java.util.Locale.ROOT));
+            r.put("kernels", lm.kernelPlan().choices().stream().map(KernelPlan.Choice::describe).toList());
             memory(r, session.state());
             if (a.flag("json")) {
                 out.println(JsonWriter.write(r));
@@ -287,6 +304,11 @@ final class BenchCommand {
                     p.get("save_prefix_ms"));
         }
         out.printf("types        %s%n", r.get("types"));
+        List<?> kernels = (List<?>) r.get("kernels");
+        if (kernels.isEmpty()) {
+            out.printf("kernels      built-in rules (%s)%n", r.get("kernel_plan").equals("rules") ? "--kernels rules" : "no type with an integer kernel");
+        }
+        for (int i = 0; i < kernels.size(); i++) out.printf("%-12s %s%n", i == 0 ? "kernels" : "", kernels.get(i));
     }
 
     private static String mb(Object bytes) {

@@ -57,10 +57,11 @@ public final class Phi3Cli {
             CommandSpec.valued("system", "TEXT", "the system message of --chat (default: none)"));
 
     static final List<CommandSpec> COMMANDS = List.of(
-            new CommandSpec("inspect", "MODEL [--json]", "a model file's metadata and tensor table",
+            new CommandSpec("inspect", "MODEL [--json] | --system [--json]", "a model file's metadata and tensor table, or this machine's",
                     "Prints the GGUF model file MODEL's version, size, metadata and every tensor's name, type, shape and"
-                            + " bytes.",
-                    List.of(JSON)),
+                            + " bytes; with --system instead, this machine's CPU, JVM and vector width, and the decode kernel"
+                            + " measured fastest here for each type and row length (the kernel plan cache).",
+                    List.of(JSON, CommandSpec.flag("system", "describe this machine and its kernel plan instead of a model"))),
             new CommandSpec("tokenize", "--model MODEL --text TEXT [options]", "the token ids of a text",
                     "Tokenizes TEXT with the model's vocabulary: one id and its piece a line, or {\"tokens\":[...]} with --json.",
                     List.of(MODEL,
@@ -132,6 +133,9 @@ public final class Phi3Cli {
                             CommandSpec.valued("threads", "N", THREADS),
                             CommandSpec.valued("context", "N", "the KV cache's size in tokens (default: " + DEFAULT_CONTEXT
                                     + ", or more when the tokens above need it)"),
+                            CommandSpec.valued("kernels", "MODE", "how decode kernels are chosen: measure (on first use on this"
+                                    + " kind of machine, then cached), remeasure, or rules (built in, unmeasured); default: measure,"
+                                    + " or -Dphiedge.kernels"),
                             JSON)),
             SelftestCommand.SPEC,
             new CommandSpec("help", "[COMMAND]", "this overview, or a command's options: phi3 help COMMAND",
@@ -284,8 +288,13 @@ public final class Phi3Cli {
     }
 
     private int inspect(String[] args) throws IOException {
-        if (args.length < 2 || args[1].startsWith("--")) throw new Args.UsageException("missing MODEL: phi3 inspect MODEL.gguf");
+        if (args.length >= 2 && args[1].equals("--system")) {
+            Args opts = command("inspect").orElseThrow().parse(args, 2);
+            return SystemReport.print(opts.flag("json"), out);
+        }
+        if (args.length < 2 || args[1].startsWith("--")) throw new Args.UsageException("missing MODEL: phi3 inspect MODEL.gguf (or phi3 inspect --system)");
         Args opts = command("inspect").orElseThrow().parse(args, 2);
+        if (opts.flag("system")) throw new Args.UsageException("--system describes this machine: give it alone (phi3 inspect --system)");
         try (GgufFile f = GgufFile.open(modelFile(args[1]))) {
             if (opts.flag("json")) {
                 Map<String, Object> meta = new LinkedHashMap<>();

@@ -82,6 +82,49 @@ class BenchCommandTest {
         assertTrue(Json.dbl(prefix.get("cold_ms")) > 0 && Json.dbl(prefix.get("from_prefix_ms")) > 0);
     }
 
+    /**
+     * {@code --kernels measure} measures each group of matrices with an integer kernel once, says which
+     * kernel it took and on what figures, and reads the plan cache the next time; {@code rules} measures
+     * nothing. The cache goes to a temporary file ({@code phiedge.kernels.cache}).
+     */
+    @Test
+    void benchNamesEachGroupsKernelAndWhy() throws Exception {
+        Path model = tinyModel("Q4_0");
+        Path cache = dir.resolve("plan/kernel-plan.tsv");
+        String before = System.getProperty("phiedge.kernels.cache");
+        System.setProperty("phiedge.kernels.cache", cache.toString());
+        try {
+            String[] args = {"bench", "--model", model.toString(), "--prompt-tokens", "4", "--gen-tokens", "2", "--repeat", "1",
+                    "--threads", "1", "--kernels", "measure", "--json"};
+            Run first = cli(args);
+            assertEquals(0, first.status(), first.err());
+            Map<String, Object> r = Json.obj(Json.parse(first.out()));
+            assertEquals("measure", r.get("kernel_plan"));
+            List<Object> kernels = Json.list(r.get("kernels"));
+            // the tiny Q4_0 file: Q4_0 matrices and a Q6_K output, as llama-quantize makes them
+            assertTrue(kernels.size() >= 1, kernels.toString());
+            for (Object k : kernels) {
+                assertTrue(((String) k).matches("(Q4_0|Q6_K) x \\d+: (integer|float) \\(integer [0-9.]+ GB/s, float [0-9.]+ GB/s: .*measured now\\)"), (String) k);
+            }
+            assertTrue(Files.isRegularFile(cache));
+            Run second = cli(args);
+            List<Object> cached = Json.list(Json.obj(Json.parse(second.out())).get("kernels"));
+            assertEquals(kernels.size(), cached.size());
+            for (Object k : cached) assertTrue(((String) k).contains("cached, measured " + java.time.LocalDate.now()), (String) k);
+
+            Run rules = cli("bench", "--model", model.toString(), "--prompt-tokens", "4", "--gen-tokens", "2", "--repeat", "1",
+                    "--threads", "1", "--kernels", "rules");
+            assertEquals(0, rules.status(), rules.err());
+            assertTrue(rules.out().contains("kernels      built-in rules (--kernels rules)"), rules.out());
+            Run bad = cli("bench", "--model", model.toString(), "--kernels", "fastest");
+            assertEquals(2, bad.status());
+            assertTrue(bad.err().contains("--kernels: unknown kernel plan mode 'fastest' (use measure, remeasure or rules)"), bad.err());
+        } finally {
+            if (before == null) System.clearProperty("phiedge.kernels.cache");
+            else System.setProperty("phiedge.kernels.cache", before);
+        }
+    }
+
     @Test
     void tableWithoutJsonAndUsageErrors() {
         Path model = tinyModel("Q4_0");

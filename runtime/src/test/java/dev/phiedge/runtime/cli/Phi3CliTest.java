@@ -120,6 +120,46 @@ class Phi3CliTest {
         assertTrue(text.out().contains("blk.1.ffn_down.weight") && text.out().contains("Q6_K"), text.out());
     }
 
+    /**
+     * {@code inspect --system}: this JVM's vector width (FloatVector's preferred species, asked
+     * directly) and the kernel plan cache's lines, this machine's marked as such and another's not.
+     */
+    @Test
+    void inspectSystemDescribesTheMachineAndItsKernelPlan(@TempDir Path dir) throws Exception {
+        Path cache = dir.resolve("kernel-plan.tsv");
+        String here = dev.phiedge.runtime.plan.MachineKey.current(2).text();
+        Files.writeString(cache, here + "\tQ4_0\t3072\tINTEGER\t11.93\t8.41\t2026-12-06\n"
+                + "Other CPU | 128-bit vectors | java 25 | LoopUnrollLimit 400 | 4 threads\tQ8_0\t3072\tFLOAT\t5.00\t6.00\t2026-12-01\n");
+        String before = System.getProperty("phiedge.kernels.cache");
+        System.setProperty("phiedge.kernels.cache", cache.toString());
+        try {
+            Result r = run("inspect", "--system", "--json");
+            assertEquals(0, r.status(), r.err());
+            Object json = Json.parse(r.out());
+            assertEquals((long) jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), Json.lng(at(json, "vector_bits")));
+            assertEquals((long) Runtime.getRuntime().availableProcessors(), Json.lng(at(json, "cpus")));
+            assertEquals(cache.toString(), Json.str(at(json, "kernel_plan_cache")));
+            List<Object> plan = Json.list(at(json, "kernel_plan"));
+            assertEquals(2, plan.size());
+            Object mine = plan.stream().filter(p -> Json.str(at(p, "type")).equals("Q4_0")).findFirst().orElseThrow();
+            assertEquals(true, at(mine, "this_machine"));
+            assertEquals("integer", Json.str(at(mine, "kernel")));
+            assertEquals(11.93, ((Number) at(mine, "integer_gb_per_s")).doubleValue(), 1e-9);
+            Object other = plan.stream().filter(p -> Json.str(at(p, "type")).equals("Q8_0")).findFirst().orElseThrow();
+            assertEquals(false, at(other, "this_machine"));
+
+            Result text = run("inspect", "--system");
+            assertEquals(0, text.status(), text.err());
+            assertTrue(text.out().contains(here + "  (this machine)"), text.out());
+            assertTrue(text.out().contains("Q4_0  x 3072   integer  integer  11.93 GB/s, float   8.41 GB/s, measured 2026-12-06"), text.out());
+            Result both = run("inspect", "model.gguf", "--system");
+            assertEquals(2, both.status());
+        } finally {
+            if (before == null) System.clearProperty("phiedge.kernels.cache");
+            else System.setProperty("phiedge.kernels.cache", before);
+        }
+    }
+
     @Test
     void aBrokenModelFileIsOneClearErrorWithStatusOne(@TempDir Path dir) throws Exception {
         Path bad = dir.resolve("bad.gguf");
@@ -149,7 +189,7 @@ class Phi3CliTest {
                         "phi3: --labels needs at least two comma-separated labels (see phi3 classify --help)"),
                 new Case(new String[] {"tokenize", "--model", "x", "--colour", "red"}, "phi3: unknown option --colour"
                         + " (see phi3 tokenize --help)"),
-                new Case(new String[] {"inspect"}, "phi3: missing MODEL: phi3 inspect MODEL.gguf (see phi3 inspect --help)"),
+                new Case(new String[] {"inspect"}, "phi3: missing MODEL: phi3 inspect MODEL.gguf (or phi3 inspect --system) (see phi3 inspect --help)"),
                 new Case(new String[] {"synth", "--shape", "tiny", "--type", "Q4_0"}, "phi3: option --out is required"
                         + " (see phi3 synth --help)"),
                 new Case(new String[] {"bench", "--model", "x", "--repeat", "0"}, "phi3: --repeat must be at least 1"
