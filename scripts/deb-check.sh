@@ -106,6 +106,7 @@ check "postinst makes /var/lib/edge-agent/models" grep -q '/var/lib/edge-agent/m
 check "postinst does not enable or start the service" bash -c "! grep -Eq 'enable|(invoke|systemctl) +start' <<<\"\$1\"" _ "$(code postinst)"
 check "postrm purge removes /var/lib/edge-agent" grep -Eq 'rm -rf .*/var/lib/edge-agent' "$work/control/postrm"
 check "postrm purge removes /var/log/edge-agent" grep -Eq 'rm -rf .*/var/log/edge-agent' "$work/control/postrm"
+check "postrm purge removes /var/cache/edge-agent (the kernel plan)" grep -Eq 'rm -rf .*/var/cache/edge-agent' "$work/control/postrm"
 check "prerm stops the service on remove" grep -q 'stop edge-agent.service' "$work/control/prerm"
 
 # --- the unpacked tree: unit, configuration, launchers ------------------------------------------

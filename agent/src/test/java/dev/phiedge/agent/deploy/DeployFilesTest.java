@@ -130,7 +130,7 @@ class DeployFilesTest {
         String unit = Files.readString(REPO.resolve("deploy/systemd/edge-agent.service")).replace("\\\n", " ");
         List<String> lines = unit.lines().map(String::strip).toList();
         for (String directive : List.of("User=edge-agent", "SupplementaryGroups=gpio", "ProtectSystem=strict",
-                "NoNewPrivileges=yes", "Restart=on-failure", "ReadWritePaths=/var/lib/edge-agent /var/log/edge-agent",
+                "NoNewPrivileges=yes", "Restart=on-failure", "ReadWritePaths=/var/lib/edge-agent /var/cache/edge-agent /var/log/edge-agent",
                 "KillSignal=SIGTERM", "WantedBy=multi-user.target")) {
             assertTrue(lines.contains(directive), directive);
         }
@@ -225,6 +225,20 @@ class DeployFilesTest {
         assertTrue(writable.contains(Path.of("/var/log", one(service, "LogsDirectory"))), writable.toString());
         assertTrue(writable.stream().anyMatch(store::startsWith), "the store " + store + " is not writable: " + writable);
         assertEquals(stateDirectory.toString(), one(service, "WorkingDirectory"));
+    }
+
+    /**
+     * The kernel plan cache: systemd sets CACHE_DIRECTORY=/var/cache/NAME for CacheDirectory=NAME (a system
+     * unit), which the runtime's default cache file follows, and the unit leaves it writable.
+     */
+    @Test
+    void theKernelPlanIsCachedInTheCacheDirectoryThatTheUnitMakesWritable() throws IOException {
+        Map<String, List<String>> service = unitSections().get("Service");
+        Path cacheDirectory = Path.of("/var/cache", one(service, "CacheDirectory"));
+        List<Path> writable = List.of(one(service, "ReadWritePaths").split("\\s+")).stream().map(Path::of).toList();
+        assertTrue(writable.contains(cacheDirectory), "ReadWritePaths " + writable + " leave out " + cacheDirectory);
+        assertEquals(cacheDirectory.resolve("kernel-plan.tsv"),
+                dev.phiedge.runtime.plan.KernelPlanCache.fileIn(java.util.Map.of("CACHE_DIRECTORY", cacheDirectory.toString()), "/home/x"));
     }
 
     /** systemd's own parser on the unit, where systemd-analyze is installed: nothing but what this machine lacks. */
