@@ -51,9 +51,10 @@ final class SystemReport {
                 row.put("this_machine", e.machine().startsWith(MachineKey.current(1).platform() + " | "));
                 row.put("type", e.choice().group().type().name());
                 row.put("cols", e.choice().group().cols());
-                row.put("kernel", e.choice().kernel().name().toLowerCase(java.util.Locale.ROOT));
+                row.put("kernel", e.choice().kernel().label());
                 row.put("integer_gb_per_s", e.choice().integerGbps());
                 row.put("float_gb_per_s", e.choice().floatGbps());
+                row.put("integer_bytes_gb_per_s", e.choice().integerBytesGbps());
                 row.put("measured", e.choice().measuredOn());
                 plan.add(row);
             }
@@ -77,8 +78,10 @@ final class SystemReport {
                 machine = (String) row.get("machine");
                 out.printf("  %s%s%n", machine, Boolean.TRUE.equals(row.get("this_machine")) ? "  (this machine)" : "");
             }
-            out.printf("    %-5s x %-6s %-8s integer %6.2f GB/s, float %6.2f GB/s, measured %s%n", row.get("type"), row.get("cols"),
-                    row.get("kernel"), (Double) row.get("integer_gb_per_s"), (Double) row.get("float_gb_per_s"), row.get("measured"));
+            double bytes = (Double) row.get("integer_bytes_gb_per_s");
+            out.printf("    %-5s x %-6s %-13s integer %6.2f GB/s, float %6.2f GB/s%s, measured %s%n", row.get("type"), row.get("cols"),
+                    row.get("kernel"), (Double) row.get("integer_gb_per_s"), (Double) row.get("float_gb_per_s"),
+                    bytes > 0 ? String.format(java.util.Locale.ROOT, ", integer-bytes %6.2f GB/s", bytes) : "", row.get("measured"));
         }
         for (String note : notes) out.println("note: " + note);
         return 0;

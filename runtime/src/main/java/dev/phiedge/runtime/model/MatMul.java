@@ -96,10 +96,11 @@ public final class MatMul implements AutoCloseable {
     public void apply(WeightTensor w, float[] in, int inStride, float[] out, int outStride, int batch) {
         if (batch == 1) {
             Q8Activations.Format format = w.activationFormat();
-            if (FLOAT_ACTIVATIONS || !plan.quantizedActivations(w)) {
-                team.matVec(w, in, 0, out, 0);
-            } else {
-                team.matVec(w, quantized.quantize(format, in, 0, w.cols()), out, 0);
+            KernelPlan.Kernel kernel = FLOAT_ACTIVATIONS ? KernelPlan.Kernel.FLOAT : plan.kernel(w);
+            switch (kernel) {
+                case FLOAT -> team.matVec(w, in, 0, out, 0);
+                case INTEGER -> team.matVec(w, quantized.quantize(format, in, 0, w.cols()), out, 0);
+                case INTEGER_BYTES -> team.matVecBytes(w, quantized.quantize(format, in, 0, w.cols()), out, 0);
             }
             return;
         }

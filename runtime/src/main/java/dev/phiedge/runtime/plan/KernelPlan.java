@@ -22,12 +22,19 @@ import java.util.stream.Collectors;
  */
 public final class KernelPlan {
 
-    /** The two ways to compute a decode product. */
+    /** The ways to compute a decode product. */
     public enum Kernel {
         /** Activations quantized to the weight type's {@link WeightTensor#activationFormat()}; integer block dots. */
         INTEGER,
         /** Float activations; the weights widened to floats. */
-        FLOAT
+        FLOAT,
+        /** As {@link #INTEGER}, the quants read as bytes ({@link WeightTensor#hasByteActivationKernel()}); the same result. */
+        INTEGER_BYTES;
+
+        /** The name people read: integer, float, integer-bytes. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
     }
 
     /** Where a choice came from. */
@@ -59,31 +66,41 @@ public final class KernelPlan {
 
     /**
      * The kernel of one group, and why: the weight bytes a second each kernel read when measured (0
-     * where not measured), and the kernel the tensor's rule would take.
+     * where not measured: the byte kernel exists for some types only), and the kernel the tensor's
+     * rule would take.
      */
     public record Choice(Group group, Kernel kernel, Source source, Kernel rule, double integerGbps, double floatGbps,
-                         String measuredOn) {
+                         double integerBytesGbps, String measuredOn) {
+        /** What {@code k} measured, GB/s (0: not measured). */
+        public double gbps(Kernel k) {
+            return switch (k) {
+                case INTEGER -> integerGbps;
+                case FLOAT -> floatGbps;
+                case INTEGER_BYTES -> integerBytesGbps;
+            };
+        }
+
         /** One line for people: the choice and the measurement behind it. */
         public String describe() {
-            String name = kernel.name().toLowerCase(java.util.Locale.ROOT);
-            if (source == Source.RULE) return group + ": " + name + " (built-in rule, not measured)";
-            String figures = String.format(java.util.Locale.ROOT, "integer %.1f GB/s, float %.1f GB/s", integerGbps, floatGbps);
-            String why = kernel == rule && faster(rule) < KernelPlanner.MARGIN ? "within " + pct(KernelPlanner.MARGIN)
-                    + " of each other: the built-in rule's" : "faster";
-            return group + ": " + name + " (" + figures + ": " + why + "; "
+            if (source == Source.RULE) return group + ": " + kernel.label() + " (built-in rule, not measured)";
+            StringBuilder figures = new StringBuilder();
+            for (Kernel k : Kernel.values()) {
+                if (gbps(k) <= 0) continue;
+                if (!figures.isEmpty()) figures.append(", ");
+                figures.append(String.format(java.util.Locale.ROOT, "%s %.1f GB/s", k.label(), gbps(k)));
+            }
+            String why = kernel == rule && bestOther(rule) <= gbps(rule) * (1 + KernelPlanner.MARGIN) && bestOther(rule) > gbps(rule)
+                    ? "within " + Math.round(KernelPlanner.MARGIN * 100) + "%: the built-in rule's" : "fastest";
+            return group + ": " + kernel.label() + " (" + figures + ": " + why + "; "
                     + (source == Source.CACHED ? "cached, measured " + measuredOn : "measured now") + ")";
         }
 
-        /** How much faster {@code k} measured than the other kernel (negative: slower). */
-        double faster(Kernel k) {
-            double a = k == Kernel.INTEGER ? integerGbps : floatGbps;
-            double b = k == Kernel.INTEGER ? floatGbps : integerGbps;
-            return b > 0 ? a / b - 1 : 0;
+        private double bestOther(Kernel k) {
+            double best = 0;
+            for (Kernel o : Kernel.values()) if (o != k) best = Math.max(best, gbps(o));
+            return best;
         }
 
-        private static String pct(double f) {
-            return Math.round(f * 100) + "%";
-        }
     }
 
     private static final KernelPlan RULES = new KernelPlan(Map.of());
@@ -116,9 +133,9 @@ public final class KernelPlan {
         return ruleOf(w);
     }
 
-    /** Whether a decode product with {@code w} quantizes its activations ({@link Kernel#INTEGER}). */
+    /** Whether a decode product with {@code w} quantizes its activations (an integer kernel). */
     public boolean quantizedActivations(WeightTensor w) {
-        return kernel(w) == Kernel.INTEGER;
+        return kernel(w) != Kernel.FLOAT;
     }
 
     /** The listed choices, by type and row length. */

@@ -24,10 +24,10 @@ import java.util.Map;
  * The kernel measurements of {@link KernelPlanner}, kept in a text file so that each kind of machine
  * measures once. One line per machine, type and row length, tab-separated:
  * <pre>
- * machine-key  type  cols  kernel  integer-GB/s  float-GB/s  date
- * AMD EPYC | 512-bit vectors | java 25.0.1+8-LTS | LoopUnrollLimit 400 | 2 threads	Q4_0	3072	INTEGER	11.93	8.410	2026-12-06
+ * machine-key  type  cols  kernel  integer-GB/s  float-GB/s  integer-bytes-GB/s  date
+ * AMD EPYC | 512-bit vectors | java 25.0.1+8-LTS | LoopUnrollLimit 400 | 2 threads	Q4_0	3072	INTEGER	11.93	8.410	10.87	2026-12-06
  * </pre>
- * Lines starting with {@code #} are comments. A line that does not parse is skipped with a note (the
+ * A speed of 0 means not measured there (not a candidate). Lines starting with {@code #} are comments. A line that does not parse is skipped with a note (the
  * group is measured again and the line replaced). The file is replaced atomically, so a reader never
  * sees half of it; the last of two processes writing at once wins, which loses only a measurement.
  */
@@ -100,7 +100,7 @@ public final class KernelPlanCache {
         all.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
             Choice c = e.getValue();
             text.append(e.getKey()).append('\t').append(c.kernel()).append('\t')
-                    .append(String.format(Locale.ROOT, "%.4g\t%.4g", c.integerGbps(), c.floatGbps()))
+                    .append(String.format(Locale.ROOT, "%.4g\t%.4g\t%.4g", c.integerGbps(), c.floatGbps(), c.integerBytesGbps()))
                     .append('\t').append(c.measuredOn()).append('\n');
         });
         try {
@@ -143,12 +143,16 @@ public final class KernelPlanCache {
             if (line.isBlank() || line.startsWith("#")) continue;
             String[] f = line.split("\t", -1);
             try {
-                if (f.length != 7) throw new IllegalArgumentException(f.length + " fields, expected 7");
+                if (f.length != 8) throw new IllegalArgumentException(f.length + " fields, expected 8");
                 Group g = new Group(GgmlType.valueOf(f[1]), Integer.parseInt(f[2]));
                 Kernel k = Kernel.valueOf(f[3]);
-                double gi = Double.parseDouble(f[4]), gf = Double.parseDouble(f[5]);
-                if (!(gi > 0 && gf > 0 && Double.isFinite(gi) && Double.isFinite(gf))) throw new IllegalArgumentException("speeds must be positive");
-                all.put(f[0] + "\t" + f[1] + "\t" + f[2], new Choice(g, k, Source.CACHED, k, gi, gf, f[6]));
+                double gi = Double.parseDouble(f[4]), gf = Double.parseDouble(f[5]), gb = Double.parseDouble(f[6]);
+                for (double v : new double[] {gi, gf, gb}) {
+                    if (!(v >= 0 && Double.isFinite(v))) throw new IllegalArgumentException("a speed must be 0 or positive, got " + v);
+                }
+                Choice c = new Choice(g, k, Source.CACHED, k, gi, gf, gb, f[7]);
+                if (!(c.gbps(k) > 0)) throw new IllegalArgumentException(k + " was chosen but not measured");
+                all.put(f[0] + "\t" + f[1] + "\t" + f[2], c);
             } catch (IllegalArgumentException e) {
                 notes.add("kernel plan cache " + file + " line " + (i + 1) + " skipped: " + e.getMessage());
             }

@@ -20,14 +20,15 @@ import java.util.TreeMap;
 
 /**
  * Chooses each group's decode kernel on the machine in front of it, as FFTW's planner chooses its
- * algorithms: by running both kernels on the model's own matrices and keeping the faster. Which kernel
+ * algorithms: by running each candidate kernel ({@link #candidates}: integer, float, and integer on
+ * byte quants where the type has it) on the model's own matrices and keeping the fastest. Which kernel
  * wins depends on the CPU (its vector width, how it executes byte and short arithmetic, its memory
  * bandwidth) and on how C2 compiles the kernels there, so a rule measured on one CPU is not the
  * answer on another. A measurement is cached per {@link MachineKey} (CPU model, vector width, JVM,
  * loop unrolling, threads) in a {@link KernelPlanCache}, so it runs once per kind of machine.
  *
- * <p>How a group is measured: both kernels are first run on a few rows until C2 has compiled them
- * (each call's time stops improving), then alternately, one round each, over up to
+ * <p>How a group is measured: the kernels are first run on a few rows until C2 has compiled them
+ * (each call's time stops improving), then in turn, one round each, over up to
  * {@link #MEASURE_BYTES} of the group's matrices (so the weights stream from memory on most machines,
  * as in decoding), on the model's thread team, until {@link #budgetNanos} has passed; each kernel's
  * best round counts. A kernel must be more than {@link #MARGIN} faster to replace the tensor's
@@ -122,8 +123,7 @@ public final class KernelPlanner {
         if (mode == Mode.RULES) return KernelPlan.rules();
         Map<Group, List<WeightTensor>> groups = new TreeMap<>();
         for (WeightTensor w : matrices) {
-            // one kernel only, or a float kernel that boxes at this width: nothing to choose
-            if (w.activationFormat() == Q8Activations.Format.F32 || w.floatDecodeKernelBoxes()) continue;
+            if (candidates(w).size() < 2) continue; // one kernel only: nothing to choose
             groups.computeIfAbsent(Group.of(w), g -> new ArrayList<>()).add(w);
         }
         if (groups.isEmpty()) return KernelPlan.rules();
@@ -134,8 +134,9 @@ public final class KernelPlanner {
         for (Map.Entry<Group, List<WeightTensor>> e : groups.entrySet()) {
             Kernel rule = KernelPlan.ruleOf(e.getValue().getFirst());
             Choice c = cached.get(e.getKey());
-            if (c != null) {
-                choices.add(new Choice(c.group(), c.kernel(), Source.CACHED, rule, c.integerGbps(), c.floatGbps(), c.measuredOn()));
+            if (c != null && candidates(e.getValue().getFirst()).contains(c.kernel())) {
+                choices.add(new Choice(c.group(), c.kernel(), Source.CACHED, rule, c.integerGbps(), c.floatGbps(), c.integerBytesGbps(),
+                        c.measuredOn()));
             } else {
                 Choice m = measure(e.getKey(), e.getValue(), team, rule);
                 choices.add(m);
@@ -146,7 +147,21 @@ public final class KernelPlanner {
         return KernelPlan.of(choices);
     }
 
-    /** Both kernels on the group's matrices; the faster one by more than {@link #MARGIN}, else the rule's. */
+    /**
+     * The kernels a decode product with {@code w} can use here: the integer kernel, the float kernel
+     * unless it boxes at this width, the byte-activation kernel where the type has one. Empty for
+     * types with the float kernel only.
+     */
+    static java.util.EnumSet<Kernel> candidates(WeightTensor w) {
+        java.util.EnumSet<Kernel> k = java.util.EnumSet.noneOf(Kernel.class);
+        if (w.activationFormat() == Q8Activations.Format.F32) return k;
+        k.add(Kernel.INTEGER);
+        if (!w.floatDecodeKernelBoxes()) k.add(Kernel.FLOAT);
+        if (w.hasByteActivationKernel()) k.add(Kernel.INTEGER_BYTES);
+        return k;
+    }
+
+    /** Every candidate kernel on the group's matrices; the fastest by more than {@link #MARGIN}, else the rule's. */
     Choice measure(Group g, List<WeightTensor> group, ThreadedMatVec team, Kernel rule) {
         List<WeightTensor> set = new ArrayList<>();
         long bytes = 0;
@@ -162,29 +177,35 @@ public final class KernelPlanner {
         float[] out = new float[rows];
         Q8Activations q = new Q8Activations();
 
-        warmUp(set.getFirst(), Kernel.INTEGER, x, out, q);
-        warmUp(set.getFirst(), Kernel.FLOAT, x, out, q);
-        long best0 = Long.MAX_VALUE, best1 = Long.MAX_VALUE;
-        long deadline = System.nanoTime() + 2 * budgetNanos;
+        List<Kernel> kernels = List.copyOf(candidates(set.getFirst()));
+        for (Kernel k : kernels) warmUp(set.getFirst(), k, x, out, q);
+        long[] best = new long[Kernel.values().length];
+        java.util.Arrays.fill(best, Long.MAX_VALUE);
+        long deadline = System.nanoTime() + kernels.size() * budgetNanos;
         for (int round = 0; round < MAX_ROUNDS && (round < MIN_ROUNDS || System.nanoTime() < deadline); round++) {
-            boolean integerFirst = round % 2 == 0; // alternate, so neither always follows the other
-            long a = time(set, integerFirst ? Kernel.INTEGER : Kernel.FLOAT, team, x, out, q);
-            long b = time(set, integerFirst ? Kernel.FLOAT : Kernel.INTEGER, team, x, out, q);
-            best0 = Math.min(best0, integerFirst ? a : b);
-            best1 = Math.min(best1, integerFirst ? b : a);
+            for (int i = 0; i < kernels.size(); i++) {
+                Kernel k = kernels.get((i + round) % kernels.size()); // rotate, so no kernel always follows another
+                best[k.ordinal()] = Math.min(best[k.ordinal()], time(set, k, team, x, out, q));
+            }
         }
-        double integerGbps = bytes / (double) best0;
-        double floatGbps = bytes / (double) best1;
-        return choose(g, rule, integerGbps, floatGbps, Source.MEASURED, LocalDate.now().toString());
+        double[] gbps = new double[best.length];
+        for (Kernel k : kernels) gbps[k.ordinal()] = bytes / (double) best[k.ordinal()];
+        return choose(g, rule, gbps[Kernel.INTEGER.ordinal()], gbps[Kernel.FLOAT.ordinal()], gbps[Kernel.INTEGER_BYTES.ordinal()],
+                Source.MEASURED, LocalDate.now().toString());
     }
 
-    /** The faster kernel where it beats the rule's by more than {@link #MARGIN}; else the rule's. */
-    static Choice choose(Group g, Kernel rule, double integerGbps, double floatGbps, Source source, String date) {
-        double ruleGbps = rule == Kernel.INTEGER ? integerGbps : floatGbps;
-        double otherGbps = rule == Kernel.INTEGER ? floatGbps : integerGbps;
-        Kernel other = rule == Kernel.INTEGER ? Kernel.FLOAT : Kernel.INTEGER;
-        Kernel k = otherGbps > ruleGbps * (1 + MARGIN) ? other : rule;
-        return new Choice(g, k, source, rule, integerGbps, floatGbps, date);
+    /**
+     * The fastest kernel where it beats the rule's by more than {@link #MARGIN}; else the rule's.
+     * A figure of 0 means not measured (not a candidate).
+     */
+    static Choice choose(Group g, Kernel rule, double integerGbps, double floatGbps, double integerBytesGbps, Source source, String date) {
+        Choice figures = new Choice(g, rule, source, rule, integerGbps, floatGbps, integerBytesGbps, date);
+        Kernel fastest = rule;
+        for (Kernel k : Kernel.values()) {
+            if (figures.gbps(k) > figures.gbps(fastest)) fastest = k;
+        }
+        Kernel k = figures.gbps(fastest) > figures.gbps(rule) * (1 + MARGIN) ? fastest : rule;
+        return new Choice(g, k, source, rule, integerGbps, floatGbps, integerBytesGbps, date);
     }
 
     /**
@@ -214,16 +235,22 @@ public final class KernelPlanner {
     }
 
     private static void product(WeightTensor w, Kernel k, float[] x, float[] out, Q8Activations q, int rows) {
-        if (k == Kernel.INTEGER) w.matVec(q.quantize(w.activationFormat(), x, 0, w.cols()), out, 0, 0, rows);
-        else w.matVec(x, 0, out, 0, 0, rows);
+        switch (k) {
+            case INTEGER -> w.matVec(q.quantize(w.activationFormat(), x, 0, w.cols()), out, 0, 0, rows);
+            case INTEGER_BYTES -> w.matVecBytes(q.quantize(w.activationFormat(), x, 0, w.cols()), out, 0, 0, rows);
+            case FLOAT -> w.matVec(x, 0, out, 0, 0, rows);
+        }
     }
 
     /** Nanoseconds for one decode product with each matrix of {@code set}, as {@code MatMul} runs them. */
     private static long time(List<WeightTensor> set, Kernel k, ThreadedMatVec team, float[] x, float[] out, Q8Activations q) {
         long t0 = System.nanoTime();
         for (WeightTensor w : set) {
-            if (k == Kernel.INTEGER) team.matVec(w, q.quantize(w.activationFormat(), x, 0, w.cols()), out, 0);
-            else team.matVec(w, x, 0, out, 0);
+            switch (k) {
+                case INTEGER -> team.matVec(w, q.quantize(w.activationFormat(), x, 0, w.cols()), out, 0);
+                case INTEGER_BYTES -> team.matVecBytes(w, q.quantize(w.activationFormat(), x, 0, w.cols()), out, 0);
+                case FLOAT -> team.matVec(w, x, 0, out, 0);
+            }
         }
         return System.nanoTime() - t0;
     }

@@ -121,6 +121,24 @@ abstract class AbstractWeightTensor implements WeightTensor {
         }
     }
 
+    @Override
+    public final void matVecBytes(Q8Activations x, float[] out, int outOffset, int rowStart, int rowEnd) {
+        if (!hasByteActivationKernel()) throw new UnsupportedOperationException(type + " has no byte-activation kernel");
+        Objects.checkFromToIndex(rowStart, rowEnd, rows);
+        checkActivations(x);
+        Objects.checkFromToIndex(outOffset + rowStart, outOffset + rowEnd, out.length);
+        byte[] xb = x.quantBytes(); // made by the caller of a threaded product before its team reads it
+        long off = rowStart * rowBytes;
+        for (int r = rowStart; r < rowEnd; r++, off += rowBytes) {
+            out[outOffset + r] = dotRowQ8Bytes(off, xb, x.d);
+        }
+    }
+
+    /** The byte-activation integer dot of the row at byte {@code off} (types with {@link #hasByteActivationKernel()}). */
+    float dotRowQ8Bytes(long off, byte[] xq, float[] xd) {
+        throw new UnsupportedOperationException(type + " has no byte-activation kernel");
+    }
+
     private void checkActivations(Q8Activations x) {
         if (activationFormat() == Q8Activations.Format.F32) {
             throw new UnsupportedOperationException(type + " has no quantized-activation kernel");

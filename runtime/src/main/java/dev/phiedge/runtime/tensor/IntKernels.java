@@ -152,6 +152,73 @@ final class IntKernels {
         return v.lane(0);
     }
 
+    /** 16 activation quants as bytes: one 128-bit load, widened to {@link #S} in the kernel. */
+    private static final VectorSpecies<Byte> XB = ByteVector.SPECIES_128;
+
+    /** Whether {@link #dotQ8_0Bytes} and {@link #dotQ4_0Bytes} exist at this width (16 lanes only). */
+    static final boolean BYTE_ACTIVATIONS = L == 16;
+
+    /**
+     * {@link #dotQ8_0} with the activation quants as bytes ({@link Q8Activations#quantBytes}), widened
+     * here: the same integer sums in the same order (the same result, bit for bit), for half the
+     * activation bytes a block, which wins on long rows where the short quants do not stay in L1.
+     */
+    static float dotQ8_0Bytes(MemorySegment w, long off, int blocks, byte[] xq, float[] xd) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < blocks; b += 2) {
+            int xo = 32 * b;
+            long o = off + 34L * b;
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s1 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 36, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 32).convertShape(VectorOperators.B2S, S, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 52, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 48).convertShape(VectorOperators.B2S, S, 0)))).convertShape(VectorOperators.S2I, I, 0));
+            a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
+            a1 = ((FloatVector) s1.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o + 34) * xd[b + 1]), a1);
+        }
+        if (b < blocks) {
+            int xo = 32 * b;
+            long o = off + 34L * b;
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)))).convertShape(VectorOperators.S2I, I, 0));
+            a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
+        }
+        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        v = v.add(v.slice(8));
+        v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        return v.lane(0);
+    }
+
+    /** {@link #dotQ4_0} with the activation quants as bytes (see {@link #dotQ8_0Bytes}); the same result, bit for bit. */
+    static float dotQ4_0Bytes(MemorySegment w, long off, int blocks, byte[] xq, float[] xd) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < blocks; b += 2) {
+            int xo = 32 * b;
+            long o = off + 18L * b;
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)), q1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)));
+            ShortVector s1 = q1.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 32).convertShape(VectorOperators.B2S, S, 0))
+                    .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 48).convertShape(VectorOperators.B2S, S, 0)));
+            a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
+            a1 = ((FloatVector) (((IntVector) s1.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o + 18) * xd[b + 1]), a1);
+        }
+        if (b < blocks) {
+            int xo = 32 * b;
+            long o = off + 18L * b;
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)));
+            a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
+        }
+        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        v = v.add(v.slice(8));
+        v = v.add(v.slice(4));
+        v = v.add(v.slice(2));
+        v = v.add(v.slice(1));
+        return v.lane(0);
+    }
+
     // ---------------------------------------------------------------- K-quants x Q8_K
 
     /** The 8 six-bit scales of a Q4_K/Q5_K super-block, byte j = sub-block j (ggml's utmp unpacking); written out in {@link #dotQ4K} and {@link #dotQ5K}. */

@@ -41,6 +41,9 @@ public final class Q8Activations {
     int n;
     /** The quants, as shorts in -127..127 (Q8_0) or -128..127 (Q8_K). */
     short[] q = new short[0];
+    /** The quants as bytes, for the kernels that read them so ({@link #quantBytes}); valid when {@link #bytesValid}. */
+    byte[] qb = new byte[0];
+    private boolean bytesValid;
     /** Per block: the scale. */
     float[] d = new float[0];
     /** Q8_0: per block, {@code d * sum(q)}. Q8_K: per 16 quants, {@code sum(q)} (ggml's bsums). */
@@ -77,6 +80,7 @@ public final class Q8Activations {
         if (minsOrderSums.length < n / 32 + 8) minsOrderSums = new int[n / 32 + 8];
         this.format = format;
         this.n = n;
+        this.bytesValid = false;
         if (format == Format.Q8_0) {
             for (int b = 0; b < blocks; b++) quantizeQ8_0Block(x, xOffset + 32 * b, b);
         } else {
@@ -93,6 +97,20 @@ public final class Q8Activations {
         Objects.checkFromIndexSize(outOffset, n, out.length);
         int bs = format.blockSize;
         for (int i = 0; i < n; i++) out[outOffset + i] = q[i] * d[i / bs];
+    }
+
+    /**
+     * The quants as bytes (they fit: -128..127), made once per {@link #quantize} on first use: half the
+     * bytes of the short quants, for cores whose L1 does not hold a long row's short quants beside the
+     * streamed weights. Call it on the thread that quantized, before other threads read {@link #qb}.
+     */
+    public byte[] quantBytes() {
+        if (!bytesValid) {
+            if (qb.length < n) qb = new byte[q.length];
+            for (int i = 0; i < n; i++) qb[i] = (byte) q[i];
+            bytesValid = true;
+        }
+        return qb;
     }
 
     /** The quant {@code i} (tests). */

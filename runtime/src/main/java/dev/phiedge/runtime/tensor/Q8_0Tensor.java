@@ -32,6 +32,17 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
         return Q8Activations.Format.Q8_0;
     }
 
+    /** On 16 lanes (see {@link WeightTensor#hasByteActivationKernel}). */
+    @Override
+    public boolean hasByteActivationKernel() {
+        return VectorKernels.ENABLED && IntKernels.BYTE_ACTIVATIONS;
+    }
+
+    @Override
+    float dotRowQ8Bytes(long off, byte[] xq, float[] xd) {
+        return IntKernels.dotQ8_0Bytes(data, off, blocks, xq, xd);
+    }
+
     /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
     @Override
     public boolean floatDecodeKernelBoxes() {

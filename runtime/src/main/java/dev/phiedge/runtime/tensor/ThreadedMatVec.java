@@ -70,6 +70,7 @@ public final class ThreadedMatVec implements AutoCloseable {
     private final RangeTask matVecTask = (start, end) -> mvTensor.matVec(mvX, mvXOffset, mvOut, mvOutOffset, start, end);
     private Q8Activations mvQ;
     private final RangeTask matVecQ8Task = (start, end) -> mvTensor.matVec(mvQ, mvOut, mvOutOffset, start, end);
+    private final RangeTask matVecBytesTask = (start, end) -> mvTensor.matVecBytes(mvQ, mvOut, mvOutOffset, start, end);
 
     /** A team of {@code threads} (1 or more; 1 means everything runs on the calling thread). */
     public ThreadedMatVec(int threads) {
@@ -117,6 +118,20 @@ public final class ThreadedMatVec implements AutoCloseable {
      * quantized in the tensor's {@link WeightTensor#activationFormat()}; rows split over the team.
      */
     public void matVec(WeightTensor tensor, Q8Activations x, float[] out, int outOffset) {
+        matVecQuantized(tensor, x, out, outOffset, false);
+    }
+
+    /**
+     * {@link #matVec(WeightTensor, Q8Activations, float[], int)} with the tensor's byte-activation
+     * kernel ({@link WeightTensor#hasByteActivationKernel()}); the same result.
+     */
+    public void matVecBytes(WeightTensor tensor, Q8Activations x, float[] out, int outOffset) {
+        if (!tensor.hasByteActivationKernel()) throw new UnsupportedOperationException(tensor + " has no byte-activation kernel");
+        x.quantBytes(); // on this thread, before the team reads the bytes
+        matVecQuantized(tensor, x, out, outOffset, true);
+    }
+
+    private void matVecQuantized(WeightTensor tensor, Q8Activations x, float[] out, int outOffset, boolean bytes) {
         if (x.format() != tensor.activationFormat() || x.length() != tensor.cols()) {
             throw new IllegalArgumentException(tensor + " needs " + tensor.activationFormat() + " activations of length "
                     + tensor.cols() + ", got " + x.format() + " of " + x.length());
@@ -124,7 +139,8 @@ public final class ThreadedMatVec implements AutoCloseable {
         Objects.checkFromIndexSize(outOffset, tensor.rows(), out.length);
         checkOpen();
         if (runsOnCaller(tensor.rows())) {
-            tensor.matVec(x, out, outOffset, 0, tensor.rows());
+            if (bytes) tensor.matVecBytes(x, out, outOffset, 0, tensor.rows());
+            else tensor.matVec(x, out, outOffset, 0, tensor.rows());
             return;
         }
         lock();
@@ -133,7 +149,7 @@ public final class ThreadedMatVec implements AutoCloseable {
             mvQ = x;
             mvOut = out;
             mvOutOffset = outOffset;
-            forRange(tensor.rows(), matVecQ8Task);
+            forRange(tensor.rows(), bytes ? matVecBytesTask : matVecQ8Task);
         } finally {
             mvTensor = null;
             mvQ = null;

@@ -67,6 +67,26 @@ public interface WeightTensor {
     }
 
     /**
+     * Whether this type has a second integer kernel that reads the activation quants as bytes
+     * ({@link Q8Activations#quantBytes}) instead of shorts, {@link #matVecBytes}: Q8_0 and Q4_0 on 16
+     * float lanes. It computes the same sums in the same order as the short kernel (the same result,
+     * bit for bit) from half the activation bytes; which of the two is faster depends on the core's L1
+     * and the row length, so a kernel plan measures it.
+     */
+    default boolean hasByteActivationKernel() {
+        return false;
+    }
+
+    /**
+     * {@link #matVec(Q8Activations, float[], int, int, int)} with the byte-activation kernel.
+     *
+     * @throws UnsupportedOperationException where {@link #hasByteActivationKernel()} is false
+     */
+    default void matVecBytes(Q8Activations x, float[] out, int outOffset, int rowStart, int rowEnd) {
+        throw new UnsupportedOperationException(type() + " has no byte-activation kernel");
+    }
+
+    /**
      * Whether this type's float decode kernel boxes vectors at this JVM's vector width, so that a
      * kernel plan must not choose it (the built-in rule never does): true for Q4_0, Q8_0, Q4_K and
      * Q5_K on 4 float lanes (128-bit vectors, as on ARM NEON), where DecodeKernelAllocationTest found

@@ -128,8 +128,8 @@ class Phi3CliTest {
     void inspectSystemDescribesTheMachineAndItsKernelPlan(@TempDir Path dir) throws Exception {
         Path cache = dir.resolve("kernel-plan.tsv");
         String here = dev.phiedge.runtime.plan.MachineKey.current(2).text();
-        Files.writeString(cache, here + "\tQ4_0\t3072\tINTEGER\t11.93\t8.41\t2026-12-06\n"
-                + "Other CPU | 128-bit vectors | java 25 | LoopUnrollLimit 400 | 4 threads\tQ8_0\t3072\tFLOAT\t5.00\t6.00\t2026-12-01\n");
+        Files.writeString(cache, here + "\tQ4_0\t3072\tINTEGER\t11.93\t8.41\t0\t2026-12-06\n"
+                + "Other CPU | 128-bit vectors | java 25 | LoopUnrollLimit 400 | 4 threads\tQ8_0\t3072\tINTEGER_BYTES\t5.00\t6.00\t7.50\t2026-12-01\n");
         String before = System.getProperty("phiedge.kernels.cache");
         System.setProperty("phiedge.kernels.cache", cache.toString());
         try {
@@ -151,7 +151,9 @@ class Phi3CliTest {
             Result text = run("inspect", "--system");
             assertEquals(0, text.status(), text.err());
             assertTrue(text.out().contains(here + "  (this machine)"), text.out());
-            assertTrue(text.out().contains("Q4_0  x 3072   integer  integer  11.93 GB/s, float   8.41 GB/s, measured 2026-12-06"), text.out());
+            assertTrue(text.out().contains("Q4_0  x 3072   integer       integer  11.93 GB/s, float   8.41 GB/s, measured 2026-12-06"), text.out());
+            assertTrue(text.out().contains("Q8_0  x 3072   integer-bytes integer   5.00 GB/s, float   6.00 GB/s, integer-bytes   7.50 GB/s,"
+                    + " measured 2026-12-01"), text.out());
             Result both = run("inspect", "model.gguf", "--system");
             assertEquals(2, both.status());
         } finally {

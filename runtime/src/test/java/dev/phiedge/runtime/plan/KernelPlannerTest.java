@@ -66,14 +66,20 @@ class KernelPlannerTest {
     void aKernelMustBeatTheRulesChoiceByMoreThanTheMargin() {
         Group g = new Group(GgmlType.Q8_0, 3072);
         // rule: integer. Float 2% faster: a tie, the rule stays; 4% faster: float.
-        assertEquals(Kernel.INTEGER, KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.2, Source.MEASURED, "d").kernel());
-        assertEquals(Kernel.FLOAT, KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.4, Source.MEASURED, "d").kernel());
+        assertEquals(Kernel.INTEGER, KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.2, 0, Source.MEASURED, "d").kernel());
+        assertEquals(Kernel.FLOAT, KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.4, 0, Source.MEASURED, "d").kernel());
         // rule: float. Integer 3.1% faster: integer; the rule's own kernel faster: the rule.
-        assertEquals(Kernel.INTEGER, KernelPlanner.choose(g, Kernel.FLOAT, 10.31, 10.0, Source.MEASURED, "d").kernel());
-        assertEquals(Kernel.FLOAT, KernelPlanner.choose(g, Kernel.FLOAT, 9.0, 10.0, Source.MEASURED, "d").kernel());
-        Choice tie = KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.2, Source.MEASURED, "2026-12-06");
-        assertTrue(tie.describe().contains("within 3% of each other"), tie.describe());
-        assertTrue(tie.describe().startsWith("Q8_0 x 3072: integer (integer 10.0 GB/s, float 10.2 GB/s"), tie.describe());
+        assertEquals(Kernel.INTEGER, KernelPlanner.choose(g, Kernel.FLOAT, 10.31, 10.0, 0, Source.MEASURED, "d").kernel());
+        assertEquals(Kernel.FLOAT, KernelPlanner.choose(g, Kernel.FLOAT, 9.0, 10.0, 0, Source.MEASURED, "d").kernel());
+        // three candidates: the fastest wins when it beats the rule's by the margin, whichever is second
+        assertEquals(Kernel.INTEGER_BYTES, KernelPlanner.choose(g, Kernel.INTEGER, 10.8, 8.9, 16.7, Source.MEASURED, "d").kernel());
+        assertEquals(Kernel.INTEGER, KernelPlanner.choose(g, Kernel.INTEGER, 16.7, 8.9, 15.8, Source.MEASURED, "d").kernel());
+        assertEquals(Kernel.FLOAT, KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 12.0, 11.0, Source.MEASURED, "d").kernel());
+        Choice tie = KernelPlanner.choose(g, Kernel.INTEGER, 10.0, 10.2, 0, Source.MEASURED, "2026-12-06");
+        assertEquals("Q8_0 x 3072: integer (integer 10.0 GB/s, float 10.2 GB/s: within 3%: the built-in rule's; measured now)", tie.describe());
+        Choice bytes = KernelPlanner.choose(g, Kernel.INTEGER, 10.8, 8.9, 16.7, Source.MEASURED, "2026-12-06");
+        assertEquals("Q8_0 x 3072: integer-bytes (integer 10.8 GB/s, float 8.9 GB/s, integer-bytes 16.7 GB/s: fastest; measured now)",
+                bytes.describe());
     }
 
     @Test
@@ -88,11 +94,16 @@ class KernelPlannerTest {
             assertEquals(Source.MEASURED, c.source());
             assertTrue(c.integerGbps() > 0 && c.floatGbps() > 0, c.toString());
             // the choice follows from the figures by the margin rule
-            assertEquals(KernelPlanner.choose(c.group(), c.rule(), c.integerGbps(), c.floatGbps(), Source.MEASURED, "").kernel(), c.kernel(), c.describe());
+            assertEquals(KernelPlanner.choose(c.group(), c.rule(), c.integerGbps(), c.floatGbps(), c.integerBytesGbps(), Source.MEASURED, "").kernel(),
+                    c.kernel(), c.describe());
+            // a byte-activation figure exactly where the type has that kernel (Q4_0 and Q8_0 on 16 lanes)
+            WeightTensor any = matrices.stream().filter(w -> KernelPlan.Group.of(w).equals(c.group())).findFirst().orElseThrow();
+            assertEquals(any.hasByteActivationKernel(), c.integerBytesGbps() > 0, c.describe());
         }
         for (WeightTensor w : matrices) {
             Choice c = plan.choices().stream().filter(x -> x.group().equals(KernelPlan.Group.of(w))).findFirst().orElse(null);
             assertEquals(c == null ? Kernel.FLOAT : c.kernel(), plan.kernel(w), w.toString()); // F16: float, unplanned
+            assertEquals(c != null && c.kernel() != Kernel.FLOAT, plan.quantizedActivations(w), w.toString());
         }
         assertTrue(first.notes().isEmpty(), first.notes().toString());
 
@@ -123,8 +134,8 @@ class KernelPlannerTest {
         String other = new MachineKey("Some Other CPU", 256, "25", 400, 2).text();
         // on this machine Q4_0 x 256 is written down as float (whatever the rule says), on another as integer
         Files.writeString(cache, "# test\n"
-                + here + "\tQ4_0\t256\tFLOAT\t1.00\t2.00\t2026-01-02\n"
-                + other + "\tQ8_0\t256\tINTEGER\t9.00\t1.00\t2026-01-03\n");
+                + here + "\tQ4_0\t256\tFLOAT\t1.00\t2.00\t0\t2026-01-02\n"
+                + other + "\tQ8_0\t256\tINTEGER\t9.00\t1.00\t0\t2026-01-03\n");
         KernelPlanner planner = planner(Mode.MEASURE, cache);
         KernelPlan plan = planner.plan(matrices, team);
         Choice q4 = plan.choices().stream().filter(c -> c.group().type() == GgmlType.Q4_0).findFirst().orElseThrow();
@@ -136,23 +147,25 @@ class KernelPlannerTest {
         assertEquals(Source.MEASURED, q8.source()); // the other machine's line does not count here
         // ... and survives the rewrite
         String text = Files.readString(cache);
-        assertTrue(text.contains(other + "\tQ8_0\t256\tINTEGER\t9.000\t1.000\t2026-01-03"), text);
-        assertTrue(text.contains(here + "\tQ4_0\t256\tFLOAT\t1.000\t2.000\t2026-01-02"), text);
+        assertTrue(text.contains(other + "\tQ8_0\t256\tINTEGER\t9.000\t1.000\t0.000\t2026-01-03"), text);
+        assertTrue(text.contains(here + "\tQ4_0\t256\tFLOAT\t1.000\t2.000\t0.000\t2026-01-02"), text);
     }
 
     @Test
     void aCorruptLineIsSkippedWithANoteAndReplaced(@TempDir Path dir) throws Exception {
         Path cache = dir.resolve("kernel-plan.tsv");
         String here = MachineKey.current(2).text();
-        Files.writeString(cache, here + "\tQ4_0\t256\tFASTEST\t1.00\t2.00\t2026-01-02\n" + "not a plan line\n");
+        Files.writeString(cache, here + "\tQ4_0\t256\tFASTEST\t1.00\t2.00\t0\t2026-01-02\n" + "not a plan line\n"
+                + here + "\tQ8_0\t256\tINTEGER_BYTES\t1.00\t2.00\t0\t2026-01-02\n");
         KernelPlanner planner = planner(Mode.MEASURE, cache);
         KernelPlan plan = planner.plan(matrices, team);
-        assertEquals(2, planner.notes().size(), planner.notes().toString());
+        assertEquals(3, planner.notes().size(), planner.notes().toString());
         assertTrue(planner.notes().get(0).contains("line 1 skipped") && planner.notes().get(0).contains("FASTEST"), planner.notes().get(0));
-        assertTrue(planner.notes().get(1).contains("line 2 skipped: 1 fields, expected 7"), planner.notes().get(1));
+        assertTrue(planner.notes().get(1).contains("line 2 skipped: 1 fields, expected 8"), planner.notes().get(1));
+        assertTrue(planner.notes().get(2).contains("line 3 skipped: INTEGER_BYTES was chosen but not measured"), planner.notes().get(2));
         assertTrue(plan.choices().stream().allMatch(c -> c.source() == Source.MEASURED));
         String text = Files.readString(cache);
-        assertTrue(!text.contains("FASTEST") && !text.contains("not a plan line"), text);
+        assertTrue(!text.contains("FASTEST") && !text.contains("not a plan line") && !text.contains("INTEGER_BYTES\t1.000"), text);
     }
 
     @Test

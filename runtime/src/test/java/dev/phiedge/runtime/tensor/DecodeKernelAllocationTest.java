@@ -33,13 +33,15 @@ class DecodeKernelAllocationTest {
         // 8192 columns (ffn_down) and 3072 (the rest of Phi-3-mini), with each kernel a kernel plan can
         // choose: integer (quantized activations) and float for the quantized types, float for F16/F32
         return Stream.of("Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "F16", "F32").map(GgmlType::valueOf)
-                .flatMap(t -> Stream.of(8192, 3072).flatMap(cols -> (t == GgmlType.F16 || t == GgmlType.F32 ? Stream.of(false) : Stream.of(true, false))
-                        .map(quantized -> Arguments.of(t, cols, quantized))));
+                .flatMap(t -> Stream.of(8192, 3072).flatMap(cols -> (t == GgmlType.F16 || t == GgmlType.F32 ? Stream.of("float")
+                        : Stream.of("integer", "float", "integer-bytes")).map(kernel -> Arguments.of(t, cols, kernel))));
     }
 
-    @ParameterizedTest(name = "{0} x {1}, integer kernel: {2}")
+    @ParameterizedTest(name = "{0} x {1}, {2} kernel")
     @MethodSource("typesRowLengthsAndKernels")
-    void aCompiledDecodeProductAllocatesNothing(GgmlType type, int cols, boolean quantized) {
+    void aCompiledDecodeProductAllocatesNothing(GgmlType type, int cols, String kernel) {
+        boolean quantized = !kernel.equals("float");
+        boolean bytes = kernel.equals("integer-bytes");
         assumeTrue(VectorKernels.ENABLED, "scalar kernels only");
         int rows = 8;
         Random rnd = new Random(3);
@@ -52,6 +54,7 @@ class DecodeKernelAllocationTest {
         Q8Activations xq = new Q8Activations();
         assumeTrue(quantized || !w.floatDecodeKernelBoxes(), "the float kernel of " + type + " boxes on " + VectorKernels.L
                 + " lanes, so no kernel plan chooses it (WeightTensor.floatDecodeKernelBoxes)");
+        assumeTrue(!bytes || w.hasByteActivationKernel(), type + " has no byte-activation kernel on " + VectorKernels.L + " lanes");
 
         // Until C2 compiles the kernel (interpreter, C1) vectors are objects; then a product must
         // allocate nothing, and stay that way. 20 s bounds the wait; C2 takes well under one.
@@ -60,12 +63,13 @@ class DecodeKernelAllocationTest {
         int zeroRuns = 0;
         while (zeroRuns < 200 && System.nanoTime() < deadline) {
             long before = THREADS.getCurrentThreadAllocatedBytes();
-            if (quantized) w.matVec(xq.quantize(w.activationFormat(), x, 0, cols), out, 0, 0, rows);
+            if (bytes) w.matVecBytes(xq.quantize(w.activationFormat(), x, 0, cols), out, 0, 0, rows);
+            else if (quantized) w.matVec(xq.quantize(w.activationFormat(), x, 0, cols), out, 0, 0, rows);
             else w.matVec(x, 0, out, 0, 0, rows);
             allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
             zeroRuns = allocated == 0 ? zeroRuns + 1 : 0;
         }
-        assertEquals(0, allocated, type + " x " + cols + " columns (" + (quantized ? "integer" : "float") + " kernel, " + VectorKernels.L
+        assertEquals(0, allocated, type + " x " + cols + " columns (" + kernel + " kernel, " + VectorKernels.L
                 + " float lanes) still allocates after 20 s of products");
     }
 }
