@@ -201,6 +201,7 @@ public final class KernelSelfTest {
         List<String> kernels() {
             List<String> names = new ArrayList<>(List.of("float dot", "float matVec", "dequantize"));
             if (integer) names.addAll(List.of("quantize activations", "integer dot", "integer matVec"));
+            if (shapes.getFirst().w.hasByteActivationKernel()) names.add("integer matVec on byte quants");
             return names;
         }
 
@@ -355,6 +356,15 @@ public final class KernelSelfTest {
                 if (!close(intRef[r], out[1 + r], scale[r])) c.fail("integer matVec", where(r) + ": " + out[1 + r] + ", scalar " + intRef[r]);
             }
             c.comparisons += 2L * CHECK_ROWS;
+            if (w.hasByteActivationKernel()) {
+                w.matVecBytes(activations, out, 1, 0, CHECK_ROWS);
+                for (int r = 0; r < CHECK_ROWS; r++) {
+                    if (!close(intRef[r], out[1 + r], scale[r])) {
+                        c.fail("integer matVec on byte quants", where(r) + ": " + out[1 + r] + ", scalar " + intRef[r]);
+                    }
+                }
+                c.comparisons += CHECK_ROWS;
+            }
         }
     }
 

@@ -51,6 +51,12 @@ class SelftestCommandTest {
         assertTrue(r.out().contains("vector species: " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED + " (jdk.incubator.vector"
                 + " FloatVector.SPECIES_PREFERRED): " + lanes + " float lanes"), r.out());
         assertTrue(r.out().contains("MaxVectorSize="), r.out());
+        // float dot and matVec, dequantize, quantize activations, integer dot and matVec: 6 kernels; on 16 lanes
+        // Q8_0 and Q4_0 also have the integer matVec on byte quants (WeightTensor.hasByteActivationKernel)
+        for (String type : new String[] {"Q8_0", "Q4_0", "Q4_K", "Q6_K"}) {
+            int kernels = lanes == 16 && type.endsWith("_0") ? 7 : 6;
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(type + " ") && l.contains(" ok (" + kernels + " kernels)")), type + " in\n" + r.out());
+        }
     }
 
     /** The 128-bit path, as a Pi's NEON runs it: 4 lanes, the 4-lane integer kernels. */
