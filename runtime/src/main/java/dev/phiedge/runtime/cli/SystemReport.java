@@ -37,7 +37,7 @@ final class SystemReport {
         r.put("java", System.getProperty("java.vm.name") + " " + Runtime.version());
         r.put("vector_bits", FloatVector.SPECIES_PREFERRED.vectorBitSize());
         r.put("float_lanes", FloatVector.SPECIES_PREFERRED.length());
-        for (String flag : List.of("MaxVectorSize", "UseAVX", "LoopUnrollLimit")) r.put(flag, vmOption(flag));
+        for (String flag : List.of("MaxVectorSize", "UseAVX", "LoopUnrollLimit")) r.put(flag, MachineKey.vmOption(flag));
         KernelPlanner planner = KernelPlanner.fromSystemProperties();
         KernelPlanCache cache = planner.cache();
         r.put("kernel_plan_mode", planner.mode().name().toLowerCase(java.util.Locale.ROOT));
@@ -100,14 +100,5 @@ final class SystemReport {
             }
         }
         return found;
-    }
-
-    private static String vmOption(String name) {
-        try {
-            var bean = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            return bean.getVMOption(name).getValue();
-        } catch (RuntimeException | LinkageError e) { // not HotSpot, not this platform's option, or no jdk.management
-            return "n/a";
-        }
     }
 }

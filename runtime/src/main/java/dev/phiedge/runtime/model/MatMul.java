@@ -11,9 +11,10 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  *
  * <p>One position (decoding) quantizes the input once per product the way ggml does (Q8_0 blocks for
  * Q4_0/Q8_0 weights, Q8_K for the K-quants: {@link WeightTensor#activationFormat()}) and runs the
- * tensor's integer kernel on the mapped rows; types without one, groups of matrices whose
- * {@link KernelPlan} says the float kernel is faster on this machine, or the system property
- * {@code phiedge.floatActivations=true} use the float dot kernel. Several positions (prompt
+ * tensor's integer kernel on the mapped rows (on the quants as shorts or as bytes, as the
+ * {@link KernelPlan} measured faster on this machine); types without one, groups whose plan says the
+ * float kernel is faster, or the system property {@code phiedge.floatActivations=true} use the float
+ * dot kernel. Several positions (prompt
  * processing) are quantized the same way where decoding would quantize them, then taken back as floats
  * (so a position's result equals its decoded one up to float rounding). Each weight row is dequantized
  * once per batch into a per-thread float buffer, so the weights are read once per batch instead of

@@ -62,11 +62,17 @@ public record MachineKey(String cpu, int vectorBits, String jvm, long loopUnroll
     }
 
     private static long currentLoopUnrollLimit() {
+        String v = vmOption("LoopUnrollLimit");
+        return v.equals("n/a") ? 0 : Long.parseLong(v);
+    }
+
+    /** A HotSpot option's value, or "n/a" (not HotSpot, not this platform's option, or no jdk.management). */
+    public static String vmOption(String name) {
         try {
             var bean = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            return Long.parseLong(bean.getVMOption("LoopUnrollLimit").getValue());
-        } catch (RuntimeException | LinkageError e) { // not HotSpot, or no jdk.management
-            return 0;
+            return bean.getVMOption(name).getValue();
+        } catch (RuntimeException | LinkageError e) {
+            return "n/a";
         }
     }
 }

@@ -127,7 +127,7 @@ abstract class AbstractWeightTensor implements WeightTensor {
         Objects.checkFromToIndex(rowStart, rowEnd, rows);
         checkActivations(x);
         Objects.checkFromToIndex(outOffset + rowStart, outOffset + rowEnd, out.length);
-        byte[] xb = x.quantBytes(); // made by the caller of a threaded product before its team reads it
+        byte[] xb = x.quantBytes();
         long off = rowStart * rowBytes;
         for (int r = rowStart; r < rowEnd; r++, off += rowBytes) {
             out[outOffset + r] = dotRowQ8Bytes(off, xb, x.d);

@@ -44,10 +44,14 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
         return IntKernels.dotQ4_0Bytes(data, off, blocks, xq, xd);
     }
 
-    /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
+    /**
+     * Its float kernel boxes vectors on 4 lanes in every JVM run, and on 16 lanes in some (one run of the
+     * allocation tests in four, after a recompilation, 96 bytes a row): never a planned choice. The
+     * built-in rule never takes it with vector kernels either ({@link #prefersQuantizedActivations}).
+     */
     @Override
     public boolean floatDecodeKernelBoxes() {
-        return VectorKernels.L == 4;
+        return VectorKernels.ENABLED;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.phiedge.runtime.tensor;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -41,9 +42,8 @@ public final class Q8Activations {
     int n;
     /** The quants, as shorts in -127..127 (Q8_0) or -128..127 (Q8_K). */
     short[] q = new short[0];
-    /** The quants as bytes, for the kernels that read them so ({@link #quantBytes}); valid when {@link #bytesValid}. */
+    /** The same quants as bytes, for the kernels that read them so ({@link #quantBytes}). */
     byte[] qb = new byte[0];
-    private boolean bytesValid;
     /** Per block: the scale. */
     float[] d = new float[0];
     /** Q8_0: per block, {@code d * sum(q)}. Q8_K: per 16 quants, {@code sum(q)} (ggml's bsums). */
@@ -73,6 +73,7 @@ public final class Q8Activations {
         Objects.checkFromIndexSize(xOffset, n, x.length);
         int blocks = n / format.blockSize;
         if (q.length < n) q = new short[n];
+        if (qb.length < n) qb = new byte[n];
         if (d.length < blocks) d = new float[blocks];
         if (sums.length < blocks) sums = new float[blocks];
         if (bsums.length < n / 16) bsums = new int[n / 16];
@@ -80,7 +81,6 @@ public final class Q8Activations {
         if (minsOrderSums.length < n / 32 + 8) minsOrderSums = new int[n / 32 + 8];
         this.format = format;
         this.n = n;
-        this.bytesValid = false;
         if (format == Format.Q8_0) {
             for (int b = 0; b < blocks; b++) quantizeQ8_0Block(x, xOffset + 32 * b, b);
         } else {
@@ -100,16 +100,10 @@ public final class Q8Activations {
     }
 
     /**
-     * The quants as bytes (they fit: -128..127), made once per {@link #quantize} on first use: half the
-     * bytes of the short quants, for cores whose L1 does not hold a long row's short quants beside the
-     * streamed weights. Call it on the thread that quantized, before other threads read {@link #qb}.
+     * The quants as bytes (they fit: -128..127), written with the shorts: half the bytes, for cores
+     * whose L1 does not hold a long row's short quants beside the streamed weights.
      */
     public byte[] quantBytes() {
-        if (!bytesValid) {
-            if (qb.length < n) qb = new byte[q.length];
-            for (int i = 0; i < n; i++) qb[i] = (byte) q[i];
-            bytesValid = true;
-        }
         return qb;
     }
 
@@ -151,6 +145,7 @@ public final class Q8Activations {
         if (amax == 0f) {
             d[b] = 0f;
             java.util.Arrays.fill(q, base, base + 256, (short) 0);
+            java.util.Arrays.fill(qb, base, base + 256, (byte) 0);
             java.util.Arrays.fill(bsums, 16 * b, 16 * b + 16, 0);
             java.util.Arrays.fill(bsums32, 8 * b, 8 * b + 8, 0);
             java.util.Arrays.fill(minsOrderSums, 8 * b, 8 * b + 8, 0);
@@ -177,12 +172,16 @@ public final class Q8Activations {
                 FloatVector v = FloatVector.fromArray(VectorKernels.F, x, xo + j).mul(s).add(ROUND).sub(ROUND);
                 IntVector i = ((IntVector) v.convertShape(VectorOperators.F2I, VectorKernels.I, 0)).min(127);
                 ((ShortVector) i.convertShape(VectorOperators.I2S, VectorKernels.S, 0)).intoArray(q, qo + j);
+                if (IntKernels.BYTE_ACTIVATIONS) { // 16 ints to 16 bytes keeps the lane count; narrower widths have no byte kernel
+                    ((ByteVector) i.convertShape(VectorOperators.I2B, ByteVector.SPECIES_128, 0)).intoArray(qb, qo + j);
+                }
                 sum += i.reduceLanes(VectorOperators.ADD); // integer: exact in any order
             }
         } else {
             for (int j = 0; j < count; j++) {
                 int v = Math.min(127, (int) Math.rint(x[xo + j] * scale));
                 q[qo + j] = (short) v;
+                qb[qo + j] = (byte) v;
                 sum += v;
             }
         }

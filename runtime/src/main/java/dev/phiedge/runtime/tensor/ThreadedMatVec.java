@@ -127,7 +127,6 @@ public final class ThreadedMatVec implements AutoCloseable {
      */
     public void matVecBytes(WeightTensor tensor, Q8Activations x, float[] out, int outOffset) {
         if (!tensor.hasByteActivationKernel()) throw new UnsupportedOperationException(tensor + " has no byte-activation kernel");
-        x.quantBytes(); // on this thread, before the team reads the bytes
         matVecQuantized(tensor, x, out, outOffset, true);
     }
 

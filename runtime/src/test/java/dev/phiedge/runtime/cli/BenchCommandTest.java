@@ -104,7 +104,7 @@ class BenchCommandTest {
             // the tiny Q4_0 file: Q4_0 matrices and a Q6_K output, as llama-quantize makes them
             assertTrue(kernels.size() >= 1, kernels.toString());
             for (Object k : kernels) {
-                assertTrue(((String) k).matches("(Q4_0|Q6_K) x \\d+: (integer|float|integer-bytes) \\(integer [0-9.]+ GB/s, float [0-9.]+ GB/s(, integer-bytes [0-9.]+ GB/s)?: "
+                assertTrue(((String) k).matches("(Q4_0|Q6_K) x \\d+: (integer|float|integer-bytes) \\(integer [0-9.]+ GB/s(, float [0-9.]+ GB/s)?(, integer-bytes [0-9.]+ GB/s)?: "
                         + "(fastest|within 3%: the built-in rule's); measured now\\)"), (String) k);
             }
             assertTrue(Files.isRegularFile(cache));

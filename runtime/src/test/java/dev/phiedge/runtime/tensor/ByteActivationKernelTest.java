@@ -29,6 +29,7 @@ class ByteActivationKernelTest {
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
         Q8Activations q = new Q8Activations().quantize(w.activationFormat(), x, 0, cols);
+        for (int i = 0; i < cols; i++) assertEquals(q.quant(i), q.quantBytes()[i], "byte quant " + i); // the checked short quants
         float[] out = new float[rows];
         if (!w.hasByteActivationKernel()) {
             assertEquals(16 == VectorKernels.L && VectorKernels.ENABLED, w.hasByteActivationKernel());
