@@ -42,7 +42,7 @@ public final class Q8Activations {
     int n;
     /** The quants, as shorts in -127..127 (Q8_0) or -128..127 (Q8_K). */
     short[] q = new short[0];
-    /** The same quants as bytes, for the kernels that read them so ({@link #quantBytes}). */
+    /** The same quants as bytes, for the kernels that read them so ({@link #quantBytes}; 16 lanes only). */
     byte[] qb = new byte[0];
     /** Per block: the scale. */
     float[] d = new float[0];
@@ -100,10 +100,11 @@ public final class Q8Activations {
     }
 
     /**
-     * The quants as bytes (they fit: -128..127), written with the shorts: half the bytes, for cores
-     * whose L1 does not hold a long row's short quants beside the streamed weights.
+     * The quants as bytes (they fit: -128..127), written with the shorts where a byte kernel exists
+     * ({@link IntKernels#BYTE_ACTIVATIONS}; other widths leave them unwritten): half the bytes, for
+     * cores whose L1 does not hold a long row's short quants beside the streamed weights.
      */
-    public byte[] quantBytes() {
+    byte[] quantBytes() {
         return qb;
     }
 
@@ -181,7 +182,6 @@ public final class Q8Activations {
             for (int j = 0; j < count; j++) {
                 int v = Math.min(127, (int) Math.rint(x[xo + j] * scale));
                 q[qo + j] = (short) v;
-                qb[qo + j] = (byte) v;
                 sum += v;
             }
         }

@@ -29,13 +29,13 @@ class ByteActivationKernelTest {
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
         Q8Activations q = new Q8Activations().quantize(w.activationFormat(), x, 0, cols);
-        for (int i = 0; i < cols; i++) assertEquals(q.quant(i), q.quantBytes()[i], "byte quant " + i); // the checked short quants
         float[] out = new float[rows];
         if (!w.hasByteActivationKernel()) {
             assertEquals(16 == VectorKernels.L && VectorKernels.ENABLED, w.hasByteActivationKernel());
             assertThrows(UnsupportedOperationException.class, () -> w.matVecBytes(q, out, 0, 0, rows));
             return;
         }
+        for (int i = 0; i < cols; i++) assertEquals(q.quant(i), q.quantBytes()[i], "byte quant " + i); // the checked short quants
         float[] shorts = new float[rows];
         w.matVec(q, shorts, 0, 0, rows);
         w.matVecBytes(q, out, 0, 0, rows);
