@@ -1,6 +1,7 @@
 package dev.phiedge.runtime.model;
 
 import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.tensor.KernelSpecies;
 import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.ThreadedMatVec;
 import dev.phiedge.runtime.tensor.WeightTensor;
@@ -38,7 +39,7 @@ public final class MatMul implements AutoCloseable {
      * Batches from this size take the outer-product kernels: one vector of positions (16 with
      * AVX-512). Below it a padded vector would be mostly zeros and the dot kernel is faster.
      */
-    static final int OUTER_PRODUCT_FROM = OuterProductKernels.L;
+    static final int OUTER_PRODUCT_FROM = KernelSpecies.L;
 
     private final ThreadedMatVec team;
     private final KernelPlan plan;
@@ -47,7 +48,7 @@ public final class MatMul implements AutoCloseable {
     /** Dequantized weight rows, per thread: shared by every MatMul whose tasks run on that thread. */
     private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> ACCUMULATORS = ThreadLocal.withInitial(
-            () -> new float[OuterProductKernels.ROWS * OuterProductKernels.MAX_VECTORS * OuterProductKernels.L]);
+            () -> new float[OuterProductKernels.ROWS * OuterProductKernels.MAX_VECTORS * KernelSpecies.L]);
     private final ThreadedMatVec.RangeTask batchedTask = this::batchedRows;
     private final ThreadedMatVec.RangeTask outerProductTask = this::outerProductRows;
     private final Q8Activations quantized = new Q8Activations();
@@ -146,7 +147,7 @@ public final class MatMul implements AutoCloseable {
     private void outerProductRows(int start, int end) {
         int cols = w.cols();
         int block = OuterProductKernels.ROWS;
-        int lanes = OuterProductKernels.L;
+        int lanes = KernelSpecies.L;
         float[] rows = ROW_BUFFER.get();
         if (rows.length < block * cols) {
             rows = new float[block * cols];

@@ -2,6 +2,7 @@ package dev.phiedge.runtime.model;
 
 import dev.phiedge.runtime.gguf.GgmlType;
 import dev.phiedge.runtime.tensor.CompiledMethods;
+import dev.phiedge.runtime.tensor.KernelSpecies;
 import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.Quantizer;
 import dev.phiedge.runtime.tensor.WeightTensor;
@@ -103,7 +104,7 @@ public final class ModelKernelSelfTest {
 
         Batches(Random rnd) {
             this.rnd = rnd;
-            int l = OuterProductKernels.L;
+            int l = KernelSpecies.L;
             batches = new int[] {2, 3, 5, l, l + 1, OuterProductKernels.MAX_VECTORS * l + 2};
             int rows = 2 * OuterProductKernels.ROWS + 3;
             cases = new Case[] {tensor(GgmlType.F32, rows, 100), tensor(GgmlType.Q4_0, rows, 256), tensor(GgmlType.Q4_K, rows, 256)};

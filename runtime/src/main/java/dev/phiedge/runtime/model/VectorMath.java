@@ -4,29 +4,26 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.phiedge.runtime.tensor.KernelSpecies.ENABLED;
+import static dev.phiedge.runtime.tensor.KernelSpecies.F;
+import static dev.phiedge.runtime.tensor.KernelSpecies.I;
+import static dev.phiedge.runtime.tensor.KernelSpecies.L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_L;
+
 /**
  * Float-array kernels of the forward pass on the Vector API (the widest species the CPU has): the
  * batched product's dot-product tile, SwiGLU, the softmax's exponentials and the attention kernels
- * over the F16 KV cache. The rules are {@code IntKernels}'s (docs/kernels.md): one method of Vector
- * API calls per kernel, lane sums written out in {@link #sum}'s fixed order, and nothing allocated
- * once compiled (BatchProductAllocationTest, AttentionAllocationTest); the one known exception is
+ * over the F16 KV cache. The rules are every kernel's ({@code KernelSpecies}, docs/kernels.md): one
+ * method of Vector API calls per kernel, lane sums written out in {@link #sum}'s fixed order, and
+ * nothing allocated once compiled (BatchProductAllocationTest, AttentionAllocationTest); the one known exception is
  * {@link #dot2x4}'s. Measurements: docs/performance.md.
  */
 final class VectorMath {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
-    private static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
-    /** L halves (binary16), half the bits of F: at least 64 bits, widened to L ints (part 0). */
-    private static final VectorSpecies<Short> HALVES = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
-    /** Whether the half-precision kernels run on vectors (4, 8 or 16 lanes); else on scalars. */
-    private static final boolean HALF_VECTORS = L == 4 || L == 8 || L == 16;
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private VectorMath() { }
@@ -153,7 +150,7 @@ final class VectorMath {
         for (int r = 0; r < count; r++, off += rowBytes) {
             int k = 0;
             float s = 0f;
-            if (HALF_VECTORS) {
+            if (ENABLED) {
                 FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
                 for (; k <= n - 2 * L; k += 2 * L) {
                     a0 = finiteHalves(m, off + 2L * k).fma(FloatVector.fromArray(F, x, xo + k), a0);
@@ -180,7 +177,7 @@ final class VectorMath {
      */
     static void addWeightedHalfRows(MemorySegment m, long off, long rowBytes, int count, int n, float[] p, int po, float[] out, int oo) {
         int k = 0;
-        if (HALF_VECTORS) {
+        if (ENABLED) {
             for (; k <= n - 2 * L; k += 2 * L) {
                 FloatVector a0 = FloatVector.fromArray(F, out, oo + k), a1 = FloatVector.fromArray(F, out, oo + k + L);
                 long o = off + 2L * k;
@@ -216,7 +213,7 @@ final class VectorMath {
      * finite halves ({@link KvCache#store} saturates at the largest one).
      */
     private static FloatVector finiteHalves(MemorySegment m, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALVES, m, off, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(SHORTS_L, m, off, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
         return h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8fffffff).reinterpretAsFloats().mul(0x1p112f);
     }
 

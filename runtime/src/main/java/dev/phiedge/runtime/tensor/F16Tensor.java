@@ -13,7 +13,7 @@ public final class F16Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED ? VectorKernels.dotF16(data, off, cols, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED ? VectorKernels.dotF16(data, off, cols, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override

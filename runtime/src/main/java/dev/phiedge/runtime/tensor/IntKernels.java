@@ -6,18 +6,21 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.phiedge.runtime.tensor.VectorKernels.F;
-import static dev.phiedge.runtime.tensor.VectorKernels.I;
-import static dev.phiedge.runtime.tensor.VectorKernels.BL;
-import static dev.phiedge.runtime.tensor.VectorKernels.L;
-import static dev.phiedge.runtime.tensor.VectorKernels.N;
-import static dev.phiedge.runtime.tensor.VectorKernels.fp16;
-import static java.nio.ByteOrder.LITTLE_ENDIAN;
+import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_16;
+import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_2L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_N;
+import static dev.phiedge.runtime.tensor.KernelSpecies.F;
+import static dev.phiedge.runtime.tensor.KernelSpecies.I;
+import static dev.phiedge.runtime.tensor.KernelSpecies.L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
+import static dev.phiedge.runtime.tensor.KernelSpecies.LONGS_HALF_L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.N;
+import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_2L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_N;
+import static dev.phiedge.runtime.tensor.KernelSpecies.fp16;
 
 /**
  * ggml-style integer dot products of one weight row against {@link Q8Activations}, on 8 or 16 float
@@ -38,11 +41,11 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *       widening) as real calls and boxes every vector passed to one: the kernel allocates per row and
  *       runs several times slower, in some JVM runs and not others. The Vector API's own methods are
  *       force-inlined even then. So each kernel is one method of Vector API calls: loads, widenings
- *       and the lane sum of {@link VectorKernels#sum} are written out; a helper of ours takes and
+ *       and the lane sum of {@link KernelSpecies#sum} are written out; a helper of ours takes and
  *       returns scalars only ({@link #scales}, {@link #superBlockQ6K}). DecodeKernelAllocationTest
  *       checks that a compiled decode product allocates nothing.</li>
  *   <li>Work a full register at a time and count instructions per weight. Q4_K's and Q5_K's packed
- *       bytes are zero-extended to 2L shorts ({@link #S2}) first, one widening per 32 bytes, and split
+ *       bytes are zero-extended to 2L shorts ({@link KernelSpecies#SHORTS_2L}) first, one widening per 32 bytes, and split
  *       there (low nibble: a mask; high nibble: an arithmetic shift, exact on zero-extended values;
  *       Q5_K's fifth bits from its widened {@code qh}). Q6_K's are unpacked as bytes (nibbles and high
  *       bits shifted on int lanes, which x86 shifts by an immediate, then masked), then widened. The
@@ -50,40 +53,11 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *       short), which is ggml's {@code madd} in three instructions.</li>
  *   <li>Address block or super-block b as {@code off + size * b}, never by a running offset, so that
  *       C2 proves the loads' bounds once per row instead of at every load.</li>
- *   <li>The K-quant kernels need {@code -XX:LoopUnrollLimit=400} ({@link #LOOPS_UNROLLED}).</li>
+ *   <li>The K-quant kernels need {@code -XX:LoopUnrollLimit=400} ({@link KernelSpecies#LOOPS_UNROLLED}).</li>
  * </ul>
  */
 final class IntKernels {
     private IntKernels() {}
-
-    private static final java.nio.ByteOrder LE = LITTLE_ENDIAN;
-    /** N shorts: the quants of one byte load. */
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * N));
-    /** 2L bytes: one load of packed quants that widens to {@link #S2}. */
-    private static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 16 * L)));
-    /** L / 2 longs: the shape of {@link VectorKernels#I}, for the mins term's broadcast of 8 packed mins. */
-    private static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, I.vectorShape());
-    /** 2L shorts: a full vector register of quants times activations; reinterpreted, L ints of two products each. */
-    private static final VectorSpecies<Short> S2 = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, 32 * L)));
-
-    /**
-     * Whether C2 fully unrolls the K-quants' sub-block loops, which it does only with
-     * {@code -XX:LoopUnrollLimit=300} or more (200 unrolls Q4_K's but not Q6_K's; the default, 60, is
-     * far below these loop bodies). The launchers and the test runs set 400. Do not unroll by hand
-     * instead: that passes C2's inlining node limit and boxes vectors. Rolled, Q6_K's integer kernel is
-     * no faster than its float kernel, so decoding takes it only when this is true
-     * ({@link Q6KTensor#prefersQuantizedActivations}; figures in docs/performance.md).
-     */
-    static final boolean LOOPS_UNROLLED = loopUnrollLimit() >= 300;
-
-    private static long loopUnrollLimit() {
-        try {
-            var bean = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            return Long.parseLong(bean.getVMOption("LoopUnrollLimit").getValue());
-        } catch (RuntimeException | LinkageError e) { // not HotSpot, or no jdk.management
-            return 0;
-        }
-    }
 
     // ---------------------------------------------------------------- Q8_0 and Q4_0 x Q8_0
 
@@ -95,18 +69,18 @@ final class IntKernels {
         for (; b + 1 < blocks; b += 2) {
             int xo = 32 * b;
             long o = off + 34L * b; // from b, not a running offset, as in the K-quant kernels (see dotQ4_0)
-            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 16)))).convertShape(VectorOperators.S2I, I, 0));
-            IntVector s1 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 36, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 32)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 52, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 48)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul(ShortVector.fromArray(SHORTS_N, xq, xo)).add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 18, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 16)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s1 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 36, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 32)).add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 52, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 48)))).convertShape(VectorOperators.S2I, I, 0));
             a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
             a1 = ((FloatVector) s1.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o + 34) * xd[b + 1]), a1);
         }
         if (b < blocks) {
             int xo = 32 * b;
             long o = off + 34L * b;
-            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul(ShortVector.fromArray(S, xq, xo + 16)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul(ShortVector.fromArray(SHORTS_N, xq, xo)).add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 18, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 16)))).convertShape(VectorOperators.S2I, I, 0));
             a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
         }
-        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = a0.add(a1); // KernelSpecies.sum, written out (see the class comment)
         v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
@@ -128,35 +102,29 @@ final class IntKernels {
             // from b, not a running offset (see the class comment); and no induction variable of the pairs'
             // own: with one C2 unrolls this loop, which is faster from cache but slower from memory
             long o = off + 18L * b;
-            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)), q1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
-            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
-                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)));
-            ShortVector s1 = q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 32))
-                    .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 48)));
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0)), q1 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 16)));
+            ShortVector s1 = q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 32))
+                    .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 48)));
             a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
             a1 = ((FloatVector) (((IntVector) s1.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o + 18) * xd[b + 1]), a1);
         }
         if (b < blocks) {
             int xo = 32 * b;
             long o = off + 18L * b;
-            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
-            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
-                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)));
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 16)));
             a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
         }
-        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = a0.add(a1); // KernelSpecies.sum, written out (see the class comment)
         v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
     }
-
-    /** 16 activation quants as bytes: one 128-bit load, widened to {@link #S} in the kernel. */
-    private static final VectorSpecies<Byte> XB = ByteVector.SPECIES_128;
-
-    /** Whether {@link #dotQ8_0Bytes} and {@link #dotQ4_0Bytes} exist at this width (16 lanes only). */
-    static final boolean BYTE_ACTIVATIONS = L == 16;
 
     /**
      * {@link #dotQ8_0} with the activation quants as bytes ({@link Q8Activations#quantBytes}), widened
@@ -169,18 +137,18 @@ final class IntKernels {
         for (; b + 1 < blocks; b += 2) {
             int xo = 32 * b;
             long o = off + 34L * b;
-            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)))).convertShape(VectorOperators.S2I, I, 0));
-            IntVector s1 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 36, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 32).convertShape(VectorOperators.B2S, S, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 52, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 48).convertShape(VectorOperators.B2S, S, 0)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo).convertShape(VectorOperators.B2S, SHORTS_N, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 18, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 16).convertShape(VectorOperators.B2S, SHORTS_N, 0)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s1 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 36, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 32).convertShape(VectorOperators.B2S, SHORTS_N, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 52, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 48).convertShape(VectorOperators.B2S, SHORTS_N, 0)))).convertShape(VectorOperators.S2I, I, 0));
             a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
             a1 = ((FloatVector) s1.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o + 34) * xd[b + 1]), a1);
         }
         if (b < blocks) {
             int xo = 32 * b;
             long o = off + 34L * b;
-            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).convertShape(VectorOperators.B2S, S, 0)).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)))).convertShape(VectorOperators.S2I, I, 0));
+            IntVector s0 = ((IntVector) (((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo).convertShape(VectorOperators.B2S, SHORTS_N, 0)).add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 18, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 16).convertShape(VectorOperators.B2S, SHORTS_N, 0)))).convertShape(VectorOperators.S2I, I, 0));
             a0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
         }
-        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = a0.add(a1); // KernelSpecies.sum, written out (see the class comment)
         v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
@@ -195,23 +163,23 @@ final class IntKernels {
         for (; b + 1 < blocks; b += 2) {
             int xo = 32 * b;
             long o = off + 18L * b;
-            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)), q1 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
-            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0))
-                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)));
-            ShortVector s1 = q1.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 32).convertShape(VectorOperators.B2S, S, 0))
-                    .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 48).convertShape(VectorOperators.B2S, S, 0)));
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0)), q1 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 16).convertShape(VectorOperators.B2S, SHORTS_N, 0)));
+            ShortVector s1 = q1.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 32).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                    .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 48).convertShape(VectorOperators.B2S, SHORTS_N, 0)));
             a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
             a1 = ((FloatVector) (((IntVector) s1.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o + 18) * xd[b + 1]), a1);
         }
         if (b < blocks) {
             int xo = 32 * b;
             long o = off + 18L * b;
-            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
-            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo).convertShape(VectorOperators.B2S, S, 0))
-                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(XB, xq, xo + 16).convertShape(VectorOperators.B2S, S, 0)));
+            ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0));
+            ShortVector s0 = q0.and((short) 0x0F).sub((short) 8).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul((ShortVector) ByteVector.fromArray(BYTES_16, xq, xo + 16).convertShape(VectorOperators.B2S, SHORTS_N, 0)));
             a0 = ((FloatVector) (((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))).convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), a0);
         }
-        FloatVector v = a0.add(a1); // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = a0.add(a1); // KernelSpecies.sum, written out (see the class comment)
         v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
@@ -271,15 +239,15 @@ final class IntKernels {
             long sc = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4)) << 32;
             IntVector isum = IntVector.zero(I);
             for (int p = 0; p < 32; p += 2 * L) {
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B2, w, o + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(BYTES_2L, w, o + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_2L, 0);
                 for (int c = 0; c < 4; c++) { // sub-blocks 2c (low nibbles, qh bit 2c) and 2c + 1 (high, bit 2c + 1)
                     int xo = 256 * b + 64 * c + p;
-                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B2, w, o + 48 + 32 * c + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BYTES_2L, w, o + 48 + 32 * c + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_2L, 0);
                     ShortVector g = h.lanewise(VectorOperators.ASHR, 2 * c); // bits 2c, 2c + 1 of each byte at bits 0, 1
                     ShortVector lo = q.and((short) 0x0F).or(g.lanewise(VectorOperators.LSHL, 4).and((short) 0x10));
                     ShortVector hi = q.lanewise(VectorOperators.ASHR, 4).or(g.lanewise(VectorOperators.LSHL, 3).and((short) 0x10));
-                    IntVector pl = lo.mul(ShortVector.fromArray(S2, xq, xo)).reinterpretAsInts();
-                    IntVector ph = hi.mul(ShortVector.fromArray(S2, xq, xo + 32)).reinterpretAsInts();
+                    IntVector pl = lo.mul(ShortVector.fromArray(SHORTS_2L, xq, xo)).reinterpretAsInts();
+                    IntVector ph = hi.mul(ShortVector.fromArray(SHORTS_2L, xq, xo + 32)).reinterpretAsInts();
                     isum = pl.add(pl.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) ((sc >>> (16 * c)) & 0xFF))
                             .add(ph.add(ph.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
                 }
@@ -287,11 +255,11 @@ final class IntKernels {
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
             long mn = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
-            IntVector m = LongVector.broadcast(LS, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
+            IntVector m = LongVector.broadcast(LONGS_HALF_L, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
             minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
                     .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
         }
-        FloatVector v = acc.sub(minAcc); // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = acc.sub(minAcc); // KernelSpecies.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
@@ -338,9 +306,9 @@ final class IntKernels {
                 long qs = o + 16 + 32 * c;
                 int xo = 256 * b + 64 * c;
                 for (int p = 0; p < 32; p += 2 * L) {
-                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B2, w, qs + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-                    IntVector lo = q.and((short) 0x0F).mul(ShortVector.fromArray(S2, xq, xo + p)).reinterpretAsInts();
-                    IntVector hi = q.lanewise(VectorOperators.ASHR, 4).mul(ShortVector.fromArray(S2, xq, xo + 32 + p)).reinterpretAsInts();
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BYTES_2L, w, qs + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_2L, 0);
+                    IntVector lo = q.and((short) 0x0F).mul(ShortVector.fromArray(SHORTS_2L, xq, xo + p)).reinterpretAsInts();
+                    IntVector hi = q.lanewise(VectorOperators.ASHR, 4).mul(ShortVector.fromArray(SHORTS_2L, xq, xo + 32 + p)).reinterpretAsInts();
                     isum = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sLo)
                             .add(hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sHi)).add(isum);
                 }
@@ -348,11 +316,11 @@ final class IntKernels {
             float dx = xd[b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
             long mn = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
-            IntVector m = LongVector.broadcast(LS, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
+            IntVector m = LongVector.broadcast(LONGS_HALF_L, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
             minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
                     .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
         }
-        FloatVector v = acc.sub(minAcc); // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = acc.sub(minAcc); // KernelSpecies.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));
@@ -395,18 +363,18 @@ final class IntKernels {
             for (int p = 0; p < 32; p += 2 * L) {
                 long ql = o + 64 * n + p, sc = o + 192 + 8 * n + p / 16;
                 int xo = xo0 + 128 * n + p;
-                ByteVector a = ByteVector.fromMemorySegment(B2, w, ql, LE), c = ByteVector.fromMemorySegment(B2, w, ql + 32, LE);
-                IntVector h = ByteVector.fromMemorySegment(B2, w, o + 128 + 32 * n + p, LE).reinterpretAsInts();
+                ByteVector a = ByteVector.fromMemorySegment(BYTES_2L, w, ql, LE), c = ByteVector.fromMemorySegment(BYTES_2L, w, ql + 32, LE);
+                IntVector h = ByteVector.fromMemorySegment(BYTES_2L, w, o + 128 + 32 * n + p, LE).reinterpretAsInts();
                 // weights l, l + 32, l + 64, l + 96: a nibble of ql and two bits of qh each (unpacked as
                 // bytes, then widened: here faster than widening first as Q4_K and Q5_K do)
                 ByteVector w0 = a.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30));
                 ByteVector w1 = c.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30));
                 ByteVector w2 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.reinterpretAsBytes().and((byte) 0x30));
                 ByteVector w3 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30));
-                IntVector p0 = ((ShortVector) w0.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo)).reinterpretAsInts();
-                IntVector p1 = ((ShortVector) w1.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 32)).reinterpretAsInts();
-                IntVector p2 = ((ShortVector) w2.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 64)).reinterpretAsInts();
-                IntVector p3 = ((ShortVector) w3.convertShape(VectorOperators.B2S, S2, 0)).mul(ShortVector.fromArray(S2, xq, xo + 96)).reinterpretAsInts();
+                IntVector p0 = ((ShortVector) w0.convertShape(VectorOperators.B2S, SHORTS_2L, 0)).mul(ShortVector.fromArray(SHORTS_2L, xq, xo)).reinterpretAsInts();
+                IntVector p1 = ((ShortVector) w1.convertShape(VectorOperators.B2S, SHORTS_2L, 0)).mul(ShortVector.fromArray(SHORTS_2L, xq, xo + 32)).reinterpretAsInts();
+                IntVector p2 = ((ShortVector) w2.convertShape(VectorOperators.B2S, SHORTS_2L, 0)).mul(ShortVector.fromArray(SHORTS_2L, xq, xo + 64)).reinterpretAsInts();
+                IntVector p3 = ((ShortVector) w3.convertShape(VectorOperators.B2S, SHORTS_2L, 0)).mul(ShortVector.fromArray(SHORTS_2L, xq, xo + 96)).reinterpretAsInts();
                 // int lane i sums weights 2i, 2i + 1: lanes 0-7 take the chunk's first 16-weight scale, 8-15 the second
                 // the chunk's 8 int8 scales, 4 to an int: scale 2k to lanes 0-7 and 2k + 1 to lanes 8-15 by a
                 // per-lane shift left (24 or 16; 8 or 0) and an arithmetic shift right by 24
@@ -422,7 +390,7 @@ final class IntKernels {
             }
         }
         // the 32 offset: sum_i sc_i * bsum_i, 16 scales a load
-        IntVector corr = ((IntVector) ByteVector.fromMemorySegment(BL, w, o + 192, LE).convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, bs));
+        IntVector corr = ((IntVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 192, LE).convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, bs));
         return isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
     }
 
@@ -444,13 +412,13 @@ final class IntKernels {
                 long sc = off + 192 + 8 * n + 2 * part;
                 int xg = 256 * b + 128 * n + 32 * part;
                 for (int p = 0; p < 32; p += N) { // weights l (low nibble, qh bits 2part..) and l + 64 (high, bits 2part+4..)
-                    ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BL, w, ql + p, LE).convertShape(VectorOperators.B2S, S, 0));
-                    ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BL, w, qh + p, LE).convertShape(VectorOperators.B2S, S, 0)).lanewise(VectorOperators.LSHR, 2 * part);
+                    ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, ql + p, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0));
+                    ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qh + p, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).lanewise(VectorOperators.LSHR, 2 * part);
                     ShortVector qa = q.and((short) 0x0F).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4));
                     ShortVector qb = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h.and((short) 0x30));
                     long is = sc + p / 16; // N (8 or 16) weights never straddle a 16-weight scale group
-                    isum = ((IntVector) (qa.mul(ShortVector.fromArray(S, xq, xg + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is))
-                            .add(((IntVector) (qb.mul(ShortVector.fromArray(S, xq, xg + 64 + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is + 4)))
+                    isum = ((IntVector) (qa.mul(ShortVector.fromArray(SHORTS_N, xq, xg + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is))
+                            .add(((IntVector) (qb.mul(ShortVector.fromArray(SHORTS_N, xq, xg + 64 + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is + 4)))
                             .add(isum);
                 }
             }
@@ -459,12 +427,12 @@ final class IntKernels {
             // the 32 offset: sum_i sc_i * bsum_i, N scales a load
             IntVector corr = IntVector.zero(I);
             for (int i = 0; i < 16; i += N) {
-                ByteVector scs = ByteVector.fromMemorySegment(BL, w, off + 192 + i, LE);
+                ByteVector scs = ByteVector.fromMemorySegment(BYTES_N, w, off + 192 + i, LE);
                 corr = corr.add(((IntVector) scs.convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, 16 * b + i)));
             }
             corrAcc = ((FloatVector) corr.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, 32 * dd), corrAcc);
         }
-        FloatVector v = acc.sub(corrAcc); // VectorKernels.sum, written out (see the class comment)
+        FloatVector v = acc.sub(corrAcc); // KernelSpecies.sum, written out (see the class comment)
         if (L >= 16) v = v.add(v.slice(8));
         v = v.add(v.slice(4));
         v = v.add(v.slice(2));

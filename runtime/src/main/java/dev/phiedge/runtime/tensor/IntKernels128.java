@@ -5,12 +5,16 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
-import static dev.phiedge.runtime.tensor.VectorKernels.fp16;
+import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_8;
+import static dev.phiedge.runtime.tensor.KernelSpecies.F;
+import static dev.phiedge.runtime.tensor.KernelSpecies.I;
+import static dev.phiedge.runtime.tensor.KernelSpecies.INTS_4;
+import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
+import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_8;
+import static dev.phiedge.runtime.tensor.KernelSpecies.fp16;
 
 /**
  * {@link IntKernels} on 128-bit short vectors: all types with 4 float lanes (ARM NEON, as on a
@@ -31,33 +35,26 @@ import static dev.phiedge.runtime.tensor.VectorKernels.fp16;
 final class IntKernels128 {
     private IntKernels128() {}
 
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
-    private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_128;
-    /** The ints a block's 8 shorts widen to for Q8_0 and Q4_0: 4 (two parts) on 4 lanes, 8 on 8 lanes. */
-    private static final VectorSpecies<Integer> WIDE = VectorKernels.I;
-
     /** vec_dot_q8_0_q8_0: per block of 32, two products a short lane (|q x| <= 128 * 127: fits). */
     static float dotQ8_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
-        if (WIDE.length() == 8) { // 8 ints fill a float vector: accumulate in it, one lane sum a row
-            FloatVector acc = FloatVector.zero(VectorKernels.F);
+        if (I.length() == 8) { // 8 ints fill a float vector: accumulate in it, one lane sum a row
+            FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++, off += 34) {
                 long qs = off + 2;
                 int xo = 32 * b;
-                ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(B, w, qs, LE).convertShape(VectorOperators.B2S, S, 0))
-                        .mul(ShortVector.fromArray(S, xq, xo))
-                        .add(((ShortVector) ByteVector.fromMemorySegment(B, w, qs + 8, LE).convertShape(VectorOperators.B2S, S, 0))
-                                .mul(ShortVector.fromArray(S, xq, xo + 8)));
-                ShortVector t = ((ShortVector) ByteVector.fromMemorySegment(B, w, qs + 16, LE).convertShape(VectorOperators.B2S, S, 0))
-                        .mul(ShortVector.fromArray(S, xq, xo + 16))
-                        .add(((ShortVector) ByteVector.fromMemorySegment(B, w, qs + 24, LE).convertShape(VectorOperators.B2S, S, 0))
-                                .mul(ShortVector.fromArray(S, xq, xo + 24)));
-                IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, WIDE, 0)).add((IntVector) t.convertShape(VectorOperators.S2I, WIDE, 0));
-                acc = ((FloatVector) i.convertShape(VectorOperators.I2F, VectorKernels.F, 0))
-                        .fma(FloatVector.broadcast(VectorKernels.F, fp16(w, off) * xd[b]), acc);
+                ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                                .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)));
+                ShortVector t = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 16, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 24, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                                .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
+                IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) t.convertShape(VectorOperators.S2I, I, 0));
+                acc = ((FloatVector) i.convertShape(VectorOperators.I2F, F, 0))
+                        .fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), acc);
             }
-            acc = acc.add(acc.slice(4)); // VectorKernels.sum written out: a vector argument could be boxed
+            acc = acc.add(acc.slice(4)); // KernelSpecies.sum written out: a vector argument could be boxed
             acc = acc.add(acc.slice(2));
             return acc.add(acc.slice(1)).lane(0);
         }
@@ -68,17 +65,17 @@ final class IntKernels128 {
 
     /** One Q8_0 block's exact integer dot (an int crosses the call: nothing to box if not inlined). */
     private static int q8_0Block(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(B, w, qs, LE).convertShape(VectorOperators.B2S, S, 0))
-                .mul(ShortVector.fromArray(S, xq, xo))
-                .add(((ShortVector) ByteVector.fromMemorySegment(B, w, qs + 8, LE).convertShape(VectorOperators.B2S, S, 0))
-                        .mul(ShortVector.fromArray(S, xq, xo + 8)));
-        ShortVector t = ((ShortVector) ByteVector.fromMemorySegment(B, w, qs + 16, LE).convertShape(VectorOperators.B2S, S, 0))
-                .mul(ShortVector.fromArray(S, xq, xo + 16))
-                .add(((ShortVector) ByteVector.fromMemorySegment(B, w, qs + 24, LE).convertShape(VectorOperators.B2S, S, 0))
-                        .mul(ShortVector.fromArray(S, xq, xo + 24)));
-        IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, WIDE, 0)).add((IntVector) t.convertShape(VectorOperators.S2I, WIDE, 0));
-        if (WIDE.length() == 4) { // 8 shorts are two 4-int parts
-            i = i.add((IntVector) s.convertShape(VectorOperators.S2I, WIDE, 1)).add((IntVector) t.convertShape(VectorOperators.S2I, WIDE, 1));
+        ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                .mul(ShortVector.fromArray(SHORTS_8, xq, xo))
+                .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)));
+        ShortVector t = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 16, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16))
+                .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 24, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
+                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
+        IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) t.convertShape(VectorOperators.S2I, I, 0));
+        if (I.length() == 4) { // 8 shorts are two 4-int parts
+            i = i.add((IntVector) s.convertShape(VectorOperators.S2I, I, 1)).add((IntVector) t.convertShape(VectorOperators.S2I, I, 1));
         }
         return i.reduceLanes(VectorOperators.ADD);
     }
@@ -88,21 +85,21 @@ final class IntKernels128 {
      * 16-31, each minus 8; four products a short lane (8 * 127 each: fits).
      */
     static float dotQ4_0(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
-        if (WIDE.length() == 8) { // as dotQ8_0
-            FloatVector acc = FloatVector.zero(VectorKernels.F);
+        if (I.length() == 8) { // as dotQ8_0
+            FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++, off += 18) {
                 long qs = off + 2;
                 int xo = 32 * b;
-                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B, w, qs, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B, w, qs + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                ShortVector s = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
-                        .add(q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 8)))
-                        .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)))
-                        .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 24)));
-                acc = ((FloatVector) ((IntVector) s.convertShape(VectorOperators.S2I, WIDE, 0)).convertShape(VectorOperators.I2F, VectorKernels.F, 0))
-                        .fma(FloatVector.broadcast(VectorKernels.F, fp16(w, off) * xd[b]), acc);
+                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
+                ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
+                ShortVector s = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo))
+                        .add(q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)))
+                        .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16)))
+                        .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
+                acc = ((FloatVector) ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0))
+                        .fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), acc);
             }
-            acc = acc.add(acc.slice(4)); // VectorKernels.sum written out: a vector argument could be boxed
+            acc = acc.add(acc.slice(4)); // KernelSpecies.sum written out: a vector argument could be boxed
             acc = acc.add(acc.slice(2));
             return acc.add(acc.slice(1)).lane(0);
         }
@@ -113,14 +110,14 @@ final class IntKernels128 {
 
     /** One Q4_0 block's exact integer dot (an int crosses the call: nothing to box if not inlined). */
     private static int q4_0Block(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B, w, qs, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-        ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B, w, qs + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-        ShortVector s = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo))
-                .add(q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 8)))
-                .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 16)))
-                .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(S, xq, xo + 24)));
-        IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, WIDE, 0);
-        if (WIDE.length() == 4) i = i.add((IntVector) s.convertShape(VectorOperators.S2I, WIDE, 1)); // two 4-int parts
+        ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
+        ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
+        ShortVector s = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo))
+                .add(q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)))
+                .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16)))
+                .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
+        IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+        if (I.length() == 4) i = i.add((IntVector) s.convertShape(VectorOperators.S2I, I, 1)); // two 4-int parts
         return i.reduceLanes(VectorOperators.ADD);
     }
 
@@ -146,25 +143,25 @@ final class IntKernels128 {
         float sum = 0f, minSum = 0f;
         for (int b = 0; b < blocks; b++, off += blockBytes) {
             long sc = IntKernels.scales(w, off + 4);
-            IntVector isum = IntVector.zero(I);
+            IntVector isum = IntVector.zero(INTS_4);
             for (int c = 0; c < 4; c++) {
                 long qs = off + qsOffset + 32 * c;
                 int xo = 256 * b + 64 * c;
-                ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S);
+                ShortVector lo = ShortVector.zero(SHORTS_8), hi = ShortVector.zero(SHORTS_8);
                 for (int p = 0; p < 32; p += 8) {
-                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B, w, qs + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
                     ShortVector ql = q.and((short) 0x0F), qh = q.lanewise(VectorOperators.LSHR, 4);
                     if (fifthBit) { // Q5_K: bits 2c and 2c + 1 of qh[p ..], at 16
-                        ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(B, w, off + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0))
+                        ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, off + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0))
                                 .lanewise(VectorOperators.LSHR, 2 * c);
                         ql = ql.or(h.and((short) 1).lanewise(VectorOperators.LSHL, 4));
                         qh = qh.or(h.and((short) 2).lanewise(VectorOperators.LSHL, 3));
                     }
-                    lo = ql.mul(ShortVector.fromArray(S, xq, xo + p)).add(lo);
-                    hi = qh.mul(ShortVector.fromArray(S, xq, xo + 32 + p)).add(hi);
+                    lo = ql.mul(ShortVector.fromArray(SHORTS_8, xq, xo + p)).add(lo);
+                    hi = qh.mul(ShortVector.fromArray(SHORTS_8, xq, xo + 32 + p)).add(hi);
                 }
-                IntVector l = ((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, I, 1));
-                IntVector h = ((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, I, 1));
+                IntVector l = ((IntVector) lo.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, INTS_4, 1));
+                IntVector h = ((IntVector) hi.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, INTS_4, 1));
                 isum = l.mul((int) ((sc >>> (16 * c)) & 0xFF)).add(h.mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
             }
             float dx = xd[b];
@@ -183,7 +180,7 @@ final class IntKernels128 {
     static float dotQ6K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++, off += 210) {
-            IntVector isum = IntVector.zero(I);
+            IntVector isum = IntVector.zero(INTS_4);
             for (int g = 0; g < 4; g++) {
                 int n = g >> 1, part = g & 1, shift = 2 * part;
                 long ql = off + 64 * n + 32 * part;
@@ -191,18 +188,18 @@ final class IntKernels128 {
                 long sc = off + 192 + 8 * n + 2 * part;
                 int xg = 256 * b + 128 * n + 32 * part;
                 for (int p = 0; p < 32; p += 16) { // 16 weights: one scale each for l and l + 64
-                    ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B, w, ql + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B, w, ql + p + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(B, w, qh + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0))
+                    ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, ql + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
+                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, ql + p + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
+                    ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qh + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0))
                             .lanewise(VectorOperators.LSHR, shift);
-                    ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(B, w, qh + p + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0))
+                    ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qh + p + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0))
                             .lanewise(VectorOperators.LSHR, shift);
-                    ShortVector a = q0.and((short) 0x0F).or(h0.and((short) 3).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xg + p))
-                            .add(q1.and((short) 0x0F).or(h1.and((short) 3).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(S, xq, xg + p + 8)));
-                    ShortVector c = q0.lanewise(VectorOperators.LSHR, 4).or(h0.and((short) 0x30)).mul(ShortVector.fromArray(S, xq, xg + 64 + p))
-                            .add(q1.lanewise(VectorOperators.LSHR, 4).or(h1.and((short) 0x30)).mul(ShortVector.fromArray(S, xq, xg + 64 + p + 8)));
-                    IntVector ia = ((IntVector) a.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) a.convertShape(VectorOperators.S2I, I, 1));
-                    IntVector ic = ((IntVector) c.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) c.convertShape(VectorOperators.S2I, I, 1));
+                    ShortVector a = q0.and((short) 0x0F).or(h0.and((short) 3).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + p))
+                            .add(q1.and((short) 0x0F).or(h1.and((short) 3).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + p + 8)));
+                    ShortVector c = q0.lanewise(VectorOperators.LSHR, 4).or(h0.and((short) 0x30)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + 64 + p))
+                            .add(q1.lanewise(VectorOperators.LSHR, 4).or(h1.and((short) 0x30)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + 64 + p + 8)));
+                    IntVector ia = ((IntVector) a.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) a.convertShape(VectorOperators.S2I, INTS_4, 1));
+                    IntVector ic = ((IntVector) c.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) c.convertShape(VectorOperators.S2I, INTS_4, 1));
                     long is = sc + p / 16;
                     isum = ia.mul(w.get(AbstractWeightTensor.BYTE, is)).add(ic.mul(w.get(AbstractWeightTensor.BYTE, is + 4))).add(isum);
                 }

@@ -5,13 +5,21 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
-import static java.nio.ByteOrder.LITTLE_ENDIAN;
+import static dev.phiedge.runtime.tensor.KernelSpecies.F;
+import static dev.phiedge.runtime.tensor.KernelSpecies.I;
+import static dev.phiedge.runtime.tensor.KernelSpecies.L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
+import static dev.phiedge.runtime.tensor.KernelSpecies.N;
+import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.TWO;
+import static dev.phiedge.runtime.tensor.KernelSpecies.bytes;
+import static dev.phiedge.runtime.tensor.KernelSpecies.fp16;
+import static dev.phiedge.runtime.tensor.KernelSpecies.sum;
+import static dev.phiedge.runtime.tensor.KernelSpecies.toFloat;
+import static dev.phiedge.runtime.tensor.KernelSpecies.toFloatHi;
 
 /**
  * Vector API dot products of one weight row against float activations, for the types that carry the
@@ -20,64 +28,10 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  * accumulates with FMAs; per-block scales are applied to a whole vector of partial sums, so there is one
  * horizontal reduction per row. Results equal the scalar kernels up to float summation order.
  *
- * <p>Quants are loaded {@link #N} at a time, N = max(L, 8) (L = lanes of the preferred float species;
- * the smallest byte species has 8 lanes). With L = 8 or 16 (AVX2, AVX-512) N = L and every widening
- * conversion keeps the lane count (part 0). With L = 4 (128-bit NEON, as on a Raspberry Pi 4/5) each
- * 8-byte load is widened twice, parts 0 and 1, written out as constants: a conversion with a part
- * number other than 0 is not intrinsified unless the part is a parse-time constant, and boxes vectors
- * otherwise. {@code L == 4} is a static final constant, so the 8/16-lane paths compile as before.
- * Other lane counts leave {@link #ENABLED} false, and the tensors use their scalar kernels.
+ * <p>Widths and rules: {@link KernelSpecies}.
  */
 final class VectorKernels {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final int L = F.length();
-    static final boolean ENABLED = L == 4 || L == 8 || L == 16;
-    /** Whether a byte load holds two float vectors' quants (L = 4: 8 bytes, parts 0 and 1). */
-    static final boolean TWO = L == 4;
-    static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
-    /** L shorts (half the bits of F). */
-    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
-    /** N = max(L, 8) bytes (a quarter of the bits of F, at least 64 bits). */
-    static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
-    /** Quants per byte load: L, or 8 (= 2L) where L = 4. */
-    static final int N = BL.length();
-    private static final ByteOrder LE = LITTLE_ENDIAN;
-
     private VectorKernels() {}
-
-    static float fp16(MemorySegment w, long off) {
-        return Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, off));
-    }
-
-    /**
-     * The lanes' sum in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order open, and the
-     * interpreter's and C2's orders differ, so a row's dot would change in its last bit once the kernel
-     * is compiled; this order is the same in every tier.
-     */
-    static float sum(FloatVector v) {
-        // Constant slice origins, written out: a loop's origin is not a constant when C2 parses the
-        // intrinsic, so it would take the slow (shuffle-building) path once per row.
-        if (L >= 16) v = v.add(v.slice(8));
-        if (L >= 8) v = v.add(v.slice(4));
-        v = v.add(v.slice(2));
-        v = v.add(v.slice(1));
-        return v.lane(0);
-    }
-
-    /** N bytes at {@code off}. */
-    static ByteVector bytes(MemorySegment w, long off) {
-        return ByteVector.fromMemorySegment(BL, w, off, LE);
-    }
-
-    /** L signed bytes widened to L floats (same lane count: part 0, so the conversion is intrinsic). */
-    private static FloatVector toFloat(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** Bytes L..2L-1 of an N = 2L byte vector widened to L floats (L = 4 only; a constant part). */
-    private static FloatVector toFloatHi(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 1);
-    }
 
     static float dotF32(MemorySegment w, long off, int n, float[] x, int xo) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
@@ -116,8 +70,8 @@ final class VectorKernels {
         for (; k <= n - 6 * L; k += 6 * L) {
             for (int j = 0; j < 6 * L; j += 2 * L) {
                 long o = off + 2L * (k + j);
-                IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
-                IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, w, o + 2L * L, LE).convertShape(VectorOperators.S2I, I, 0);
+                IntVector h0 = (IntVector) ShortVector.fromMemorySegment(SHORTS_L, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
+                IntVector h1 = (IntVector) ShortVector.fromMemorySegment(SHORTS_L, w, o + 2L * L, LE).convertShape(VectorOperators.S2I, I, 0);
                 IntVector m0 = h0.and(0x7fff), m1 = h1.and(0x7fff);
                 IntVector f0 = m0.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
                         .add(m0.add(0x400).lanewise(VectorOperators.LSHR, 15).neg().and(112 << 23))
@@ -146,8 +100,8 @@ final class VectorKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         for (; k <= n - 2 * L; k += 2 * L) {
             long o = off + 2L * k;
-            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, w, o + 2L * L, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(SHORTS_L, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(SHORTS_L, w, o + 2L * L, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector m0 = h0.and(0x7fff), m1 = h1.and(0x7fff);
             IntVector f0 = m0.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
                     .add(m0.add(0x400).lanewise(VectorOperators.LSHR, 15).neg().and(112 << 23))

@@ -31,7 +31,7 @@ class ByteActivationKernelTest {
         Q8Activations q = new Q8Activations().quantize(w.activationFormat(), x, 0, cols);
         float[] out = new float[rows];
         if (!w.hasByteActivationKernel()) {
-            assertEquals(16 == VectorKernels.L && VectorKernels.ENABLED, w.hasByteActivationKernel());
+            assertEquals(16 == KernelSpecies.L && KernelSpecies.ENABLED, w.hasByteActivationKernel());
             assertThrows(UnsupportedOperationException.class, () -> w.matVecBytes(q, out, 0, 0, rows));
             return;
         }

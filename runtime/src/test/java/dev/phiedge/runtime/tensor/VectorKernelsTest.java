@@ -17,8 +17,8 @@ public class VectorKernelsTest {
     void lanesAsExpected() {
         String expected = System.getProperty("phiedge.expectLanes");
         org.junit.jupiter.api.Assumptions.assumeTrue(expected != null, "phiedge.expectLanes not set");
-        assertEquals(Integer.parseInt(expected), VectorKernels.L, VectorKernels.F.toString());
-        org.junit.jupiter.api.Assertions.assertTrue(VectorKernels.ENABLED);
+        assertEquals(Integer.parseInt(expected), KernelSpecies.L, KernelSpecies.F.toString());
+        org.junit.jupiter.api.Assertions.assertTrue(KernelSpecies.ENABLED);
     }
 
     /** Random weights of {@code type}: real quantizer output where there is one, else random bytes with sane scales. */
@@ -98,7 +98,7 @@ public class VectorKernelsTest {
     /** The F16 kernel's mask-free conversion, against Java's own, for every binary16 (subnormals, Inf, NaN, -0). */
     @org.junit.jupiter.api.Test
     void f16DotConvertsEveryHalfExactly() {
-        int cols = 8 * VectorKernels.L; // per row one six-vector chunk and one pass of the two-vector loop
+        int cols = 8 * KernelSpecies.L; // per row one six-vector chunk and one pass of the two-vector loop
         int rows = 2048; // 32 rounds of 2048 halfs
         MemorySegment data = java.lang.foreign.Arena.ofAuto().allocate(2L * cols * rows, 64);
         float[] ones = new float[cols];
