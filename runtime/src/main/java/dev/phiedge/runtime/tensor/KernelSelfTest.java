@@ -55,12 +55,15 @@ public final class KernelSelfTest {
         return "vector";
     }
 
-    /** The integer kernel family {@code type} uses here, or null where it has none. */
+    /**
+     * The integer kernel {@code type} uses here: its kernel class's {@code dotQ8On128} (128-bit vectors) or
+     * {@code dotQ8} (the full width), "scalar", or null where it has none.
+     */
     public static String integerKernels(GgmlType type) {
         if (!declares(tensorClass(type), "dotRowQ8", long.class, Q8Activations.class)) return null;
         if (!KernelSpecies.ENABLED) return "scalar";
         boolean k = type.blockSize() == 256;
-        return KernelSpecies.L == 4 || (!k && KernelSpecies.L <= 8) ? "IntKernels128" : "IntKernels";
+        return KernelSpecies.L == 4 || (!k && KernelSpecies.L <= 8) ? "dotQ8On128" : "dotQ8";
     }
 
     /**

@@ -18,6 +18,18 @@ import java.nio.ByteOrder;
  * {@link Q5KKernels}, {@link Q6KKernels}); the batched products' kernels are in the {@code matmul}
  * package, the forward pass's own in {@code model.VectorMath}.
  *
+ * <p>A format's class has the kernels it needs, each over one weight row read in place from the mapped
+ * segment (little-endian {@code fromMemorySegment}), under the same names: {@code dot}, against float
+ * activations (the quants widened to floats and accumulated with FMAs, each block's scale applied to a
+ * whole vector of partial sums: one lane sum a row); {@code dotQ8}, against activations quantized the
+ * way ggml does ({@link Q8Activations}, quants as shorts), ggml's {@code vec_dot_*_q8_*} (quants times
+ * the activations' quants summed exactly in integers, each block's sum scaled by {@code d_w * d_x}
+ * once); {@code dotQ8Bytes}, the same on the quants as bytes; {@code dotQ8On128}, the integer dot on
+ * 128-bit vectors; and {@code dequantize}, the row as floats with the scalar kernel's arithmetic. Each
+ * tensor class holds the ground truth: the block layout from ggml-common.h and the scalar kernels
+ * ({@code dotRowScalar}, {@code dotRowQ8Scalar}, {@code dequantizeRowAtScalar}), which the vector
+ * kernels equal up to float summation order (dequantization bit for bit).
+ *
  * <p>Widths. {@link #L} is the preferred float species' lane count. Quants are loaded {@link #N} at a
  * time, N = max(L, 8) (the smallest byte species has 8 lanes). With L = 8 or 16 (AVX2, AVX-512) N = L
  * and every widening conversion keeps the lane count (part 0). With L = 4 (128-bit NEON, as on a
@@ -43,6 +55,10 @@ import java.nio.ByteOrder;
  *       methods); where that boxes, the tensor says so ({@link WeightTensor#floatDecodeKernelBoxes})
  *       and no kernel plan chooses them there.</li>
  *   <li>Lane sums in one fixed pairwise order ({@link #sum}), never a float {@code reduceLanes}.</li>
+ *   <li>Work a full register at a time and count instructions per weight (the K-quants' classes say
+ *       how they unpack their quants). The two products in each int lane of a reinterpreted short
+ *       product are summed as {@code (v + (v << 16)) >> 16} (exact: a sum fits a short), which is
+ *       ggml's {@code madd} in three instructions.</li>
  *   <li>Address block or super-block b as {@code off + size * b}, never by a running offset, so that
  *       C2 proves the loads' bounds once per row instead of at every load.</li>
  *   <li>The K-quant kernels need {@code -XX:LoopUnrollLimit=400} ({@link #LOOPS_UNROLLED}).</li>
@@ -58,29 +74,29 @@ public final class KernelSpecies {
 
     /** L floats: the preferred float species, every float kernel's accumulators. */
     public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** The float lanes of {@link #F}: 16 (AVX-512), 8 (AVX2), 4 (NEON, or x86 with -XX:MaxVectorSize=16). */
+    /** The lanes of {@link #F}: 16 (AVX-512), 8 (AVX2), 4 (NEON; x86 with -XX:MaxVectorSize=16). */
     public static final int L = F.length();
     /** Whether the vector kernels run at all: 4, 8 or 16 float lanes. */
     public static final boolean ENABLED = L == 4 || L == 8 || L == 16;
     /** Whether a byte load holds two float vectors' quants (L = 4: 8 bytes, parts 0 and 1). */
     static final boolean TWO = L == 4;
-    /** L ints, the shape of {@link #F}: integer sums widened from shorts, converted to floats in place. */
+    /** L ints, the shape of {@link #F}: integer sums, converted to floats in place. */
     public static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
-    /** L shorts, half the bits of F (at least 64): binary16 values or activation quants, widened to L ints (part 0). */
+    /** L shorts (half F's bits, at least 64): binary16 values or activation quants, widened to I (part 0). */
     public static final VectorSpecies<Short> SHORTS_L = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
     /** N = max(L, 8) bytes, a quarter of the bits of F (at least 64): one load of quants. */
     static final VectorSpecies<Byte> BYTES_N = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
     /** Quants per byte load: L, or 8 (= 2L) where L = 4. */
     static final int N = BYTES_N.length();
-    /** N shorts: the quants of one byte load, widened (the integer kernels' lanes on 8 and 16 float lanes). */
+    /** N shorts: the quants of one byte load, widened (the integer kernels' lanes at 8 and 16 floats). */
     static final VectorSpecies<Short> SHORTS_N = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * N));
     /** 2L bytes: one load of packed K-quants that widens to {@link #SHORTS_2L}. */
     static final VectorSpecies<Byte> BYTES_2L = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 16 * L)));
-    /** 2L shorts: a full vector register of quants times activations; reinterpreted, L ints of two products each. */
+    /** 2L shorts: a full register of quants times activations; reinterpreted, L ints of two products each. */
     static final VectorSpecies<Short> SHORTS_2L = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, 32 * L)));
-    /** L / 2 longs: the shape of {@link #I}, for the K-quants' mins term's broadcast of 8 packed mins. */
+    /** L / 2 longs, the shape of {@link #I}: the K-quants' 8 packed mins, broadcast. */
     static final VectorSpecies<Long> LONGS_HALF_L = VectorSpecies.of(long.class, I.vectorShape());
-    /** 16 activation quants as bytes: one 128-bit load, widened to {@link #SHORTS_N} in the byte-activation kernels. */
+    /** 16 activation quants as bytes: one 128-bit load, widened to {@link #SHORTS_N} (dotQ8Bytes). */
     static final VectorSpecies<Byte> BYTES_16 = ByteVector.SPECIES_128;
 
     // ---- 128-bit vectors (the dotQ8On128 kernels)

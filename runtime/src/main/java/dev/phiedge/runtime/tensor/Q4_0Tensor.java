@@ -25,7 +25,7 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return KernelSpecies.ENABLED ? VectorKernels.dotQ4_0(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED ? Q4_0Kernels.dot(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override
@@ -41,7 +41,7 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRowQ8Bytes(long off, byte[] xq, float[] xd) {
-        return IntKernels.dotQ4_0Bytes(data, off, blocks, xq, xd);
+        return Q4_0Kernels.dotQ8Bytes(data, off, blocks, xq, xd);
     }
 
     /**
@@ -66,7 +66,7 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRowQ8(long off, Q8Activations x) {
-        return KernelSpecies.ENABLED ? IntKernels.dotQ4_0(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
+        return KernelSpecies.ENABLED ? Q4_0Kernels.dotQ8(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
     }
 
     /** vec_dot_q4_0_q8_0 (generic): per block the exact integer sum times d_w * d_x. */
@@ -100,7 +100,7 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
-        if (KernelSpecies.ENABLED) VectorKernels.dequantizeQ4_0(data, off, blocks, out, outOffset);
+        if (KernelSpecies.ENABLED) Q4_0Kernels.dequantize(data, off, blocks, out, outOffset);
         else dequantizeRowAtScalar(off, out, outOffset);
     }
 

@@ -54,7 +54,7 @@ public final class Q8Activations {
     /**
      * Q8_K: {@link #bsums32} in the lane order of the K-quant kernels' mins term, per block sub-blocks
      * 0, 4, 1, 5, 2, 6, 3, 7 (int lane 2k holds byte k of a 64-bit word's low half, lane 2k + 1 byte k
-     * of its high half: see {@link IntKernels#dotQ4K}), then 8 zeros at the end so that a 16-lane
+     * of its high half: see {@link Q4KKernels#dotQ8}), then 8 zeros at the end so that a 16-lane
      * load at the last block stays in bounds.
      */
     int[] minsOrderSums = new int[0];

@@ -24,7 +24,7 @@ class ByteActivationKernelTest {
     void theByteKernelGivesTheShortKernelsResultBitForBit(GgmlType type, int cols) {
         int rows = 16;
         Random rnd = new Random(cols);
-        var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+        var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd));
         AbstractWeightTensor w = (AbstractWeightTensor) WeightTensor.of(type, data, rows, cols);
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();

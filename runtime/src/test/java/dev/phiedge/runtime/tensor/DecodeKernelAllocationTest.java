@@ -46,7 +46,7 @@ class DecodeKernelAllocationTest {
         int rows = 8;
         Random rnd = new Random(3);
         // off-heap, as a mapped file is (the Vector API compiles heap-array segments differently)
-        MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+        MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd));
         WeightTensor w = WeightTensor.of(type, data, rows, cols);
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();

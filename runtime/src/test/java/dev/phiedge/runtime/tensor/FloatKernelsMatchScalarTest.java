@@ -9,8 +9,11 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The fast (Vector API) kernels equal the scalar kernels on random data, up to summation order. */
-public class VectorKernelsTest {
+/**
+ * The fast (Vector API) float-activation kernels (each format's {@code dot}) equal the scalar kernels on
+ * random data, up to summation order, and the fast dequantization has the scalar one's bits.
+ */
+public class FloatKernelsMatchScalarTest {
 
     /** The vector-128 surefire run sets phiedge.expectLanes=4: the JVM must really use 4 lanes, and the vector paths. */
     @org.junit.jupiter.api.Test
