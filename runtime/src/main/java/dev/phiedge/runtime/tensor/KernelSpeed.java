@@ -1,6 +1,7 @@
 package dev.phiedge.runtime.tensor;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.matmul.ThreadedMatVec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

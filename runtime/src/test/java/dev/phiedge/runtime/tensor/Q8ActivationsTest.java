@@ -1,6 +1,7 @@
 package dev.phiedge.runtime.tensor;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.matmul.ThreadedMatVec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

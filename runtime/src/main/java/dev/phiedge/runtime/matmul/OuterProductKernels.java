@@ -1,4 +1,4 @@
-package dev.phiedge.runtime.model;
+package dev.phiedge.runtime.matmul;
 
 import jdk.incubator.vector.FloatVector;
 
@@ -18,7 +18,7 @@ import static dev.phiedge.runtime.tensor.KernelSpecies.L;
  * </pre>
  * one broadcast weight against a few position vectors. Each accumulator lane is one (row, position)
  * dot product, so the results come out ready: no horizontal sums, unlike a dot-product kernel
- * ({@link VectorMath#dot2x4}), which also has to reload each position for every row pair. Eight rows
+ * ({@link BatchDotKernels#dot2x4}), which also has to reload each position for every row pair. Eight rows
  * against three position vectors keeps 24 accumulators in registers (AVX-512 has 32) and issues 11
  * loads for 24 FMAs; the widest block that fits the registers is the fastest (8 x 3, then 8 x 2, then
  * 8 x 1; measured: docs/performance.md).
@@ -29,11 +29,11 @@ import static dev.phiedge.runtime.tensor.KernelSpecies.L;
  * vector crossing a call, so C2 keeps every vector in a register (helpers left as calls box their
  * vectors; see {@code KernelSpecies}). Results go through {@code acc}, laid out {@code [row][position]}.
  */
-final class OuterProductKernels {
+public final class OuterProductKernels {
     /** Weight rows per kernel call. */
-    static final int ROWS = 8;
+    public static final int ROWS = 8;
     /** Position vectors of the widest kernel; {@code acc} needs {@code ROWS * MAX_VECTORS * L} floats. */
-    static final int MAX_VECTORS = 3;
+    public static final int MAX_VECTORS = 3;
 
     private OuterProductKernels() { }
 

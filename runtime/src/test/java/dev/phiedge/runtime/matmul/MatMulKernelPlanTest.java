@@ -1,14 +1,13 @@
-package dev.phiedge.runtime.model;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.plan.KernelPlan;
 import dev.phiedge.runtime.plan.KernelPlan.Choice;
 import dev.phiedge.runtime.plan.KernelPlan.Group;
 import dev.phiedge.runtime.plan.KernelPlan.Kernel;
 import dev.phiedge.runtime.plan.KernelPlan.Source;
-import dev.phiedge.runtime.tensor.Q8Activations;
-import dev.phiedge.runtime.tensor.ThreadedMatVec;
+import dev.phiedge.runtime.plan.KernelPlan;
 import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
+import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.WeightTensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -1,6 +1,9 @@
-package dev.phiedge.runtime.tensor;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
+import dev.phiedge.runtime.tensor.Q8Activations;
+import dev.phiedge.runtime.tensor.WeightTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
