@@ -1,7 +1,7 @@
 package dev.phiedge.runtime.bench;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.model.MatMul;
+import dev.phiedge.runtime.matmul.MatMul;
 import dev.phiedge.runtime.synth.SyntheticModel;
 import dev.phiedge.runtime.tensor.WeightTensor;
 import java.lang.foreign.Arena;

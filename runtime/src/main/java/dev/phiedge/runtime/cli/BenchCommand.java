@@ -42,7 +42,7 @@ import java.util.Map;
  * Prompt tokens are ordinary text tokens: BOS and then a fixed English text, tokenized and repeated.
  */
 final class BenchCommand {
-    /** Decoding allocates a few dozen bytes a token; kilobytes mean a kernel boxes vectors (see IntKernels). */
+    /** Decoding allocates a few dozen bytes a token; kilobytes mean a kernel boxes vectors (see KernelSpecies). */
     private static final long BOXING_BYTES_PER_TOKEN = 4096;
 
     static final int DEFAULT_PROMPT_TOKENS = 128;

@@ -1,6 +1,7 @@
 package dev.phiedge.runtime.model;
 
-import dev.phiedge.runtime.tensor.ThreadedMatVec;
+import dev.phiedge.runtime.matmul.MatMul;
+import dev.phiedge.runtime.matmul.ThreadedMatVec;
 
 /**
  * Everything one inference stream owns: the KV cache, the scratch buffers of the forward pass

@@ -1,7 +1,10 @@
 package dev.phiedge.runtime.model;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.matmul.MatMul;
+import dev.phiedge.runtime.matmul.OuterProductKernels;
 import dev.phiedge.runtime.tensor.CompiledMethods;
+import dev.phiedge.runtime.tensor.KernelSpecies;
 import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.Quantizer;
 import dev.phiedge.runtime.tensor.WeightTensor;
@@ -54,8 +57,7 @@ public final class ModelKernelSelfTest {
             default -> throw new IllegalArgumentException("no kernel group " + group);
         };
         int passes = 0;
-        String prefix = ModelKernelSelfTest.class.getPackageName() + ".";
-        CompiledMethods.Wait wait = new CompiledMethods.Wait(g.methods().stream().map(m -> prefix + m).toList(), maxSeconds);
+        CompiledMethods.Wait wait = new CompiledMethods.Wait(g.methods(), maxSeconds);
         String c2;
         try {
             do {
@@ -75,7 +77,7 @@ public final class ModelKernelSelfTest {
 
         abstract List<String> checked();
 
-        /** The kernels ("Class.method" in this package) whose C2 code the checks wait for. */
+        /** The kernels ("package.Class.method") whose C2 code the checks wait for. */
         abstract List<String> methods();
 
         abstract void pass();
@@ -103,7 +105,7 @@ public final class ModelKernelSelfTest {
 
         Batches(Random rnd) {
             this.rnd = rnd;
-            int l = OuterProductKernels.L;
+            int l = KernelSpecies.L;
             batches = new int[] {2, 3, 5, l, l + 1, OuterProductKernels.MAX_VECTORS * l + 2};
             int rows = 2 * OuterProductKernels.ROWS + 3;
             cases = new Case[] {tensor(GgmlType.F32, rows, 100), tensor(GgmlType.Q4_0, rows, 256), tensor(GgmlType.Q4_K, rows, 256)};
@@ -138,7 +140,9 @@ public final class ModelKernelSelfTest {
 
         @Override
         List<String> methods() {
-            return List.of("VectorMath.dot2x4", "OuterProductKernels.rows8x1", "OuterProductKernels.rows8x2", "OuterProductKernels.rows8x3");
+            String p = MatMul.class.getPackageName() + ".";
+            return List.of(p + "BatchDotKernels.dot2x4", p + "OuterProductKernels.rows8x1", p + "OuterProductKernels.rows8x2",
+                    p + "OuterProductKernels.rows8x3");
         }
 
         @Override
@@ -200,7 +204,7 @@ public final class ModelKernelSelfTest {
 
         @Override
         List<String> methods() {
-            return List.of("VectorMath.dotHalfRows", "VectorMath.addWeightedHalfRows");
+            return List.of(VectorMath.class.getName() + ".dotHalfRows", VectorMath.class.getName() + ".addWeightedHalfRows");
         }
 
         @Override
@@ -272,7 +276,7 @@ public final class ModelKernelSelfTest {
 
         @Override
         List<String> methods() {
-            return List.of("VectorMath.swiglu", "VectorMath.expShifted");
+            return List.of(VectorMath.class.getName() + ".swiglu", VectorMath.class.getName() + ".expShifted");
         }
 
         @Override

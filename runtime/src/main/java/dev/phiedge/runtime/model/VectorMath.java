@@ -4,98 +4,29 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.phiedge.runtime.tensor.KernelSpecies.ENABLED;
+import static dev.phiedge.runtime.tensor.KernelSpecies.F;
+import static dev.phiedge.runtime.tensor.KernelSpecies.I;
+import static dev.phiedge.runtime.tensor.KernelSpecies.L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_L;
+
 /**
- * Float-array kernels of the forward pass on the Vector API (the widest species the CPU has): the
- * batched product's dot-product tile, SwiGLU, the softmax's exponentials and the attention kernels
- * over the F16 KV cache. The rules are {@code IntKernels}'s (docs/kernels.md): one method of Vector
- * API calls per kernel, lane sums written out in {@link #sum}'s fixed order, and nothing allocated
- * once compiled (BatchProductAllocationTest, AttentionAllocationTest); the one known exception is
- * {@link #dot2x4}'s. Measurements: docs/performance.md.
+ * Float-array kernels of the forward pass on the Vector API (the widest species the CPU has): SwiGLU,
+ * the softmax's exponentials and the attention kernels over the F16 KV cache (the matrix products'
+ * are in the {@code matmul} package). The rules are every kernel's ({@code KernelSpecies},
+ * docs/kernels.md): one method of Vector API calls per kernel, lane sums written out in the fixed
+ * order of {@code KernelSpecies.sum}, and nothing allocated once compiled (AttentionAllocationTest).
+ * Measurements: docs/performance.md.
  */
 final class VectorMath {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
-    private static final VectorSpecies<Integer> I = F.withLanes(int.class).check(int.class);
-    /** L halves (binary16), half the bits of F: at least 64 bits, widened to L ints (part 0). */
-    private static final VectorSpecies<Short> HALVES = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
-    /** Whether the half-precision kernels run on vectors (4, 8 or 16 lanes); else on scalars. */
-    private static final boolean HALF_VECTORS = L == 4 || L == 8 || L == 16;
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private VectorMath() { }
-
-    /**
-     * The batched product's kernel for batches too small for the outer-product kernels ({@link
-     * MatMul#OUTER_PRODUCT_FROM}): {@code out[o_r + b*os] = w[w_r ..] . x[x0 + b*xs ..]} for rows
-     * r = 0, 1 (at {@code w0}, {@code w1}) and positions b = 0..3: each row chunk and each position chunk
-     * is loaded once for 8 FMAs, and the 8 chains are independent (FMA throughput, not latency). Every
-     * (row, position) is one FMA chain over k in order and {@link #sum}, exactly as {@link #dot1}, so a
-     * result has the same bits whichever of the two computed it.
-     *
-     * <p>A known exception to the no-boxing rule, kept because it measured faster: the eight
-     * {@link #sum} calls pass C2's NodeCountInliningCutoff, so they stay calls and box their vectors
-     * (short-lived garbage the young generation takes); the allocation-free forms (the sums written
-     * out here, or the accumulators summed elsewhere through a scratch array) were slower. It runs only
-     * batches of under {@link MatMul#OUTER_PRODUCT_FROM} positions.
-     */
-    static void dot2x4(float[] w, int w0, int w1, float[] x, int x0, int xs, int n, float[] out, int o0, int o1, int os) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
-        int k = 0;
-        for (; k <= n - L; k += L) {
-            FloatVector r0 = FloatVector.fromArray(F, w, w0 + k);
-            FloatVector r1 = FloatVector.fromArray(F, w, w1 + k);
-            FloatVector v = FloatVector.fromArray(F, x, x0 + k);
-            a0 = r0.fma(v, a0);
-            c0 = r1.fma(v, c0);
-            v = FloatVector.fromArray(F, x, x0 + xs + k);
-            a1 = r0.fma(v, a1);
-            c1 = r1.fma(v, c1);
-            v = FloatVector.fromArray(F, x, x0 + 2 * xs + k);
-            a2 = r0.fma(v, a2);
-            c2 = r1.fma(v, c2);
-            v = FloatVector.fromArray(F, x, x0 + 3 * xs + k);
-            a3 = r0.fma(v, a3);
-            c3 = r1.fma(v, c3);
-        }
-        out[o0] = tail(sum(a0), w, w0, x, x0, k, n);
-        out[o0 + os] = tail(sum(a1), w, w0, x, x0 + xs, k, n);
-        out[o0 + 2 * os] = tail(sum(a2), w, w0, x, x0 + 2 * xs, k, n);
-        out[o0 + 3 * os] = tail(sum(a3), w, w0, x, x0 + 3 * xs, k, n);
-        out[o1] = tail(sum(c0), w, w1, x, x0, k, n);
-        out[o1 + os] = tail(sum(c1), w, w1, x, x0 + xs, k, n);
-        out[o1 + 2 * os] = tail(sum(c2), w, w1, x, x0 + 2 * xs, k, n);
-        out[o1 + 3 * os] = tail(sum(c3), w, w1, x, x0 + 3 * xs, k, n);
-    }
-
-    /** One row, one position, in {@link #dot2x4}'s order. */
-    static float dot1(float[] w, int wo, float[] x, int xo, int n) {
-        FloatVector a = FloatVector.zero(F);
-        int k = 0;
-        for (; k <= n - L; k += L) a = FloatVector.fromArray(F, w, wo + k).fma(FloatVector.fromArray(F, x, xo + k), a);
-        return tail(sum(a), w, wo, x, xo, k, n);
-    }
-
-    private static float tail(float sum, float[] w, int wo, float[] x, int xo, int k, int n) {
-        for (; k < n; k++) sum += w[wo + k] * x[xo + k];
-        return sum;
-    }
-
-    /** The lanes' sum in a fixed pairwise order (constant slice origins: intrinsified). */
-    private static float sum(FloatVector v) {
-        if (L >= 16) v = v.add(v.slice(8));
-        if (L >= 8) v = v.add(v.slice(4));
-        if (L >= 4) v = v.add(v.slice(2));
-        if (L >= 2) v = v.add(v.slice(1));
-        return v.lane(0);
-    }
 
     /**
      * {@code out[oo + i] = silu(g) * u = g / (1 + e^-g) * u} for {@code g = gate[go + i]}, {@code u = up[uo + i]}:
@@ -126,7 +57,7 @@ final class VectorMath {
             e.intoArray(x, i);
             acc = acc.add(e);
         }
-        // the lane sum of sum(), written out: its call here would run once per call of this method, so C2
+        // KernelSpecies.sum, written out: its call here would run once per call of this method, so C2
         // may leave it out of line, boxing acc (AttentionAllocationTest)
         FloatVector v = acc;
         if (L >= 16) v = v.add(v.slice(8));
@@ -147,19 +78,19 @@ final class VectorMath {
     /**
      * {@code out[oo + r] = row r . x[xo ..]} for the {@code count} rows of {@code n} halves from byte
      * {@code off}: the attention scores of one query against a run of cached keys. Two FMA chains per
-     * row (even and odd vectors of k) and then {@link #sum}, the order of the F16 weight kernel.
+     * row (even and odd vectors of k) and then the lane sum, the order of the F16 weight kernel.
      */
     static void dotHalfRows(MemorySegment m, long off, long rowBytes, int count, int n, float[] x, int xo, float[] out, int oo) {
         for (int r = 0; r < count; r++, off += rowBytes) {
             int k = 0;
             float s = 0f;
-            if (HALF_VECTORS) {
+            if (ENABLED) {
                 FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
                 for (; k <= n - 2 * L; k += 2 * L) {
                     a0 = finiteHalves(m, off + 2L * k).fma(FloatVector.fromArray(F, x, xo + k), a0);
                     a1 = finiteHalves(m, off + 2L * (k + L)).fma(FloatVector.fromArray(F, x, xo + k + L), a1);
                 }
-                FloatVector v = a0.add(a1); // sum(), written out as in expShifted
+                FloatVector v = a0.add(a1); // the lane sum, written out as in expShifted
                 if (L >= 16) v = v.add(v.slice(8));
                 if (L >= 8) v = v.add(v.slice(4));
                 if (L >= 4) v = v.add(v.slice(2));
@@ -180,7 +111,7 @@ final class VectorMath {
      */
     static void addWeightedHalfRows(MemorySegment m, long off, long rowBytes, int count, int n, float[] p, int po, float[] out, int oo) {
         int k = 0;
-        if (HALF_VECTORS) {
+        if (ENABLED) {
             for (; k <= n - 2 * L; k += 2 * L) {
                 FloatVector a0 = FloatVector.fromArray(F, out, oo + k), a1 = FloatVector.fromArray(F, out, oo + k + L);
                 long o = off + 2L * k;
@@ -216,7 +147,7 @@ final class VectorMath {
      * finite halves ({@link KvCache#store} saturates at the largest one).
      */
     private static FloatVector finiteHalves(MemorySegment m, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALVES, m, off, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(SHORTS_L, m, off, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
         return h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8fffffff).reinterpretAsFloats().mul(0x1p112f);
     }
 

@@ -1,11 +1,11 @@
 package dev.phiedge.runtime.plan;
 
+import dev.phiedge.runtime.matmul.ThreadedMatVec;
 import dev.phiedge.runtime.plan.KernelPlan.Choice;
 import dev.phiedge.runtime.plan.KernelPlan.Group;
 import dev.phiedge.runtime.plan.KernelPlan.Kernel;
 import dev.phiedge.runtime.plan.KernelPlan.Source;
 import dev.phiedge.runtime.tensor.Q8Activations;
-import dev.phiedge.runtime.tensor.ThreadedMatVec;
 import dev.phiedge.runtime.tensor.WeightTensor;
 
 import java.nio.file.Path;

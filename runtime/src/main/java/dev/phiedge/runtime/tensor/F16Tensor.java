@@ -13,7 +13,7 @@ public final class F16Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED ? VectorKernels.dotF16(data, off, cols, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED ? F16Kernels.dot(data, off, cols, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override
@@ -26,7 +26,7 @@ public final class F16Tensor extends AbstractWeightTensor {
     }
 
     // No Vector API dequantizeRowAt: the scalar loop below, which C2 vectorizes, is faster than the
-    // conversion written out on vectors as in VectorKernels.dotF16 (docs/performance.md, F16).
+    // conversion written out on vectors as in F16Kernels.dot (docs/performance.md, F16).
 
     @Override
     void dequantizeRowAtScalar(long off, float[] out, int outOffset) {

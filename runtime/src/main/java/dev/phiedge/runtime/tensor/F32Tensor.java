@@ -13,7 +13,7 @@ public final class F32Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED ? VectorKernels.dotF32(data, off, cols, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED ? F32Kernels.dot(data, off, cols, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override

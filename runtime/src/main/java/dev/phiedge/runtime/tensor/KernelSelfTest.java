@@ -39,28 +39,31 @@ public final class KernelSelfTest {
 
     /** Float lanes of the species the kernels use ({@code FloatVector.SPECIES_PREFERRED}). */
     public static int lanes() {
-        return VectorKernels.L;
+        return KernelSpecies.L;
     }
 
     /** Whether the vector kernels run at all (4, 8 or 16 float lanes); otherwise every type uses its scalar kernels. */
     public static boolean vectorKernelsEnabled() {
-        return VectorKernels.ENABLED;
+        return KernelSpecies.ENABLED;
     }
 
     /** Which code computes {@code type}'s products here: the vector kernels, or only the scalar ones. */
     public static String kernelKind(GgmlType type) {
         Class<?> c = tensorClass(type);
         boolean vectorDot = declares(c, "dotRow", long.class, float[].class, int.class);
-        if (!VectorKernels.ENABLED || !vectorDot) return "scalar";
+        if (!KernelSpecies.ENABLED || !vectorDot) return "scalar";
         return "vector";
     }
 
-    /** The integer kernel family {@code type} uses here, or null where it has none. */
+    /**
+     * The integer kernel {@code type} uses here: its kernel class's {@code dotQ8On128} (128-bit vectors) or
+     * {@code dotQ8} (the full width), "scalar", or null where it has none.
+     */
     public static String integerKernels(GgmlType type) {
         if (!declares(tensorClass(type), "dotRowQ8", long.class, Q8Activations.class)) return null;
-        if (!VectorKernels.ENABLED) return "scalar";
+        if (!KernelSpecies.ENABLED) return "scalar";
         boolean k = type.blockSize() == 256;
-        return VectorKernels.L == 4 || (!k && VectorKernels.L <= 8) ? "IntKernels128" : "IntKernels";
+        return KernelSpecies.L == 4 || (!k && KernelSpecies.L <= 8) ? "dotQ8On128" : "dotQ8";
     }
 
     /**
@@ -70,7 +73,7 @@ public final class KernelSelfTest {
     public static List<String> kernelMethods(GgmlType type) {
         Class<?> c = tensorClass(type);
         List<String> names = new ArrayList<>();
-        if (VectorKernels.ENABLED && declares(c, "dotRow", long.class, float[].class, int.class)) names.add(c.getName() + ".dotRow");
+        if (KernelSpecies.ENABLED && declares(c, "dotRow", long.class, float[].class, int.class)) names.add(c.getName() + ".dotRow");
         if (declares(c, "dotRowQ8", long.class, Q8Activations.class)) names.add(c.getName() + ".dotRowQ8");
         if (declares(c, "dequantizeRowAt", long.class, float[].class, int.class)) names.add(c.getName() + ".dequantizeRowAt");
         if (names.isEmpty()) names.add(c.getName() + ".dotRowScalar");

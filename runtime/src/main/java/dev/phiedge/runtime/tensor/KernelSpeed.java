@@ -1,6 +1,7 @@
 package dev.phiedge.runtime.tensor;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.matmul.ThreadedMatVec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,7 +28,7 @@ public final class KernelSpeed {
         List<GgmlType> types = new ArrayList<>();
         for (int i = 2; i < args.length; i++) types.add(GgmlType.valueOf(args[i]));
         if (types.isEmpty()) types = List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.F32);
-        System.out.printf("species %s, %d x %d, working set >= %d MiB, cores %d%n", VectorKernels.F, rows, cols,
+        System.out.printf("species %s, %d x %d, working set >= %d MiB, cores %d%n", KernelSpecies.F, rows, cols,
                 WORKING_SET >> 20, Runtime.getRuntime().availableProcessors());
         Random rnd = new Random(1);
         float[] x = new float[cols];

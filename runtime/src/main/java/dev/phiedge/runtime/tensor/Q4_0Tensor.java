@@ -25,7 +25,7 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED ? VectorKernels.dotQ4_0(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED ? Q4_0Kernels.dot(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override
@@ -36,12 +36,12 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
     /** On 16 lanes (see {@link WeightTensor#hasByteActivationKernel}). */
     @Override
     public boolean hasByteActivationKernel() {
-        return VectorKernels.ENABLED && IntKernels.BYTE_ACTIVATIONS;
+        return KernelSpecies.ENABLED && KernelSpecies.BYTE_ACTIVATIONS;
     }
 
     @Override
     float dotRowQ8Bytes(long off, byte[] xq, float[] xd) {
-        return IntKernels.dotQ4_0Bytes(data, off, blocks, xq, xd);
+        return Q4_0Kernels.dotQ8Bytes(data, off, blocks, xq, xd);
     }
 
     /**
@@ -51,7 +51,7 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
      */
     @Override
     public boolean floatDecodeKernelBoxes() {
-        return VectorKernels.ENABLED;
+        return KernelSpecies.ENABLED;
     }
 
     /**
@@ -61,12 +61,12 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
      */
     @Override
     public boolean prefersQuantizedActivations() {
-        return VectorKernels.ENABLED || cols >= QUANTIZED_FROM_COLS;
+        return KernelSpecies.ENABLED || cols >= QUANTIZED_FROM_COLS;
     }
 
     @Override
     float dotRowQ8(long off, Q8Activations x) {
-        return VectorKernels.ENABLED ? IntKernels.dotQ4_0(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
+        return KernelSpecies.ENABLED ? Q4_0Kernels.dotQ8(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
     }
 
     /** vec_dot_q4_0_q8_0 (generic): per block the exact integer sum times d_w * d_x. */
@@ -100,7 +100,7 @@ public final class Q4_0Tensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
-        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ4_0(data, off, blocks, out, outOffset);
+        if (KernelSpecies.ENABLED) Q4_0Kernels.dequantize(data, off, blocks, out, outOffset);
         else dequantizeRowAtScalar(off, out, outOffset);
     }
 

@@ -28,7 +28,7 @@ public final class Q5KTensor extends AbstractWeightTensor {
 
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED ? VectorKernels.dotQ5K(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED ? Q5KKernels.dot(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override
@@ -39,13 +39,13 @@ public final class Q5KTensor extends AbstractWeightTensor {
     /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
     @Override
     public boolean floatDecodeKernelBoxes() {
-        return VectorKernels.L == 4;
+        return KernelSpecies.L == 4;
     }
 
     @Override
     float dotRowQ8(long off, Q8Activations x) {
-        // the 1: every super-block (IntKernels.dotQ4K says why the stride is a parameter)
-        return VectorKernels.ENABLED ? IntKernels.dotQ5K(data, off, blocks, x.q, x.d, x.bsums32, x.minsOrderSums, 1) : dotRowQ8Scalar(off, x);
+        // the 1: every super-block (Q4KKernels.dotQ8 says why the stride is a parameter)
+        return KernelSpecies.ENABLED ? Q5KKernels.dotQ8(data, off, blocks, x.q, x.d, x.bsums32, x.minsOrderSums, 1) : dotRowQ8Scalar(off, x);
     }
 
     /** vec_dot_q5_K_q8_K (generic). */
@@ -84,7 +84,7 @@ public final class Q5KTensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
-        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ4KOrQ5K(data, off, blocks, out, outOffset, BLOCK_BYTES, 48, true);
+        if (KernelSpecies.ENABLED) Q4KKernels.dequantize(data, off, blocks, out, outOffset, BLOCK_BYTES, 48, true);
         else dequantizeRowAtScalar(off, out, outOffset);
     }
 

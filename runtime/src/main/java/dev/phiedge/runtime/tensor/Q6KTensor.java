@@ -35,7 +35,7 @@ public final class Q6KTensor extends AbstractWeightTensor {
      */
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED && VectorKernels.L != 4 ? VectorKernels.dotQ6K(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED && KernelSpecies.L != 4 ? Q6KKernels.dot(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override
@@ -44,17 +44,17 @@ public final class Q6KTensor extends AbstractWeightTensor {
     }
 
     /**
-     * Only where C2 unrolls the integer kernel's loops ({@link IntKernels#LOOPS_UNROLLED}): rolled, the
+     * Only where C2 unrolls the integer kernel's loops ({@link KernelSpecies#LOOPS_UNROLLED}): rolled, the
      * integer kernel is no faster than the float one (docs/performance.md).
      */
     @Override
     public boolean prefersQuantizedActivations() {
-        return VectorKernels.ENABLED && IntKernels.LOOPS_UNROLLED;
+        return KernelSpecies.ENABLED && KernelSpecies.LOOPS_UNROLLED;
     }
 
     @Override
     float dotRowQ8(long off, Q8Activations x) {
-        return VectorKernels.ENABLED ? IntKernels.dotQ6K(data, off, blocks, x.q, x.d, x.bsums) : dotRowQ8Scalar(off, x);
+        return KernelSpecies.ENABLED ? Q6KKernels.dotQ8(data, off, blocks, x.q, x.d, x.bsums) : dotRowQ8Scalar(off, x);
     }
 
     /** vec_dot_q6_K_q8_K (generic): per 16 weights the integer sum of (q - 32) * x times the int8 scale. */
@@ -114,7 +114,7 @@ public final class Q6KTensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
-        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ6K(data, off, blocks, out, outOffset);
+        if (KernelSpecies.ENABLED) Q6KKernels.dequantize(data, off, blocks, out, outOffset);
         else dequantizeRowAtScalar(off, out, outOffset);
     }
 

@@ -54,7 +54,7 @@ public final class Q8Activations {
     /**
      * Q8_K: {@link #bsums32} in the lane order of the K-quant kernels' mins term, per block sub-blocks
      * 0, 4, 1, 5, 2, 6, 3, 7 (int lane 2k holds byte k of a 64-bit word's low half, lane 2k + 1 byte k
-     * of its high half: see {@link IntKernels#dotQ4K}), then 8 zeros at the end so that a 16-lane
+     * of its high half: see {@link Q4KKernels#dotQ8}), then 8 zeros at the end so that a 16-lane
      * load at the last block stays in bounds.
      */
     int[] minsOrderSums = new int[0];
@@ -101,7 +101,7 @@ public final class Q8Activations {
 
     /**
      * The quants as bytes (they fit: -128..127), written with the shorts where a byte kernel exists
-     * ({@link IntKernels#BYTE_ACTIVATIONS}; other widths leave them unwritten): half the bytes, for
+     * ({@link KernelSpecies#BYTE_ACTIVATIONS}; other widths leave them unwritten): half the bytes, for
      * cores whose L1 does not hold a long row's short quants beside the streamed weights.
      */
     byte[] quantBytes() {
@@ -117,9 +117,9 @@ public final class Q8Activations {
     /** quantize_row_q8_0 as the AVX build does it: id = 127/amax, round half to even, d = fp16(amax/127). */
     private void quantizeQ8_0Block(float[] x, int xo, int b) {
         float amax = 0f;
-        if (VectorKernels.ENABLED) {
-            FloatVector m = FloatVector.zero(VectorKernels.F);
-            for (int j = 0; j < 32; j += VectorKernels.L) m = m.max(FloatVector.fromArray(VectorKernels.F, x, xo + j).abs());
+        if (KernelSpecies.ENABLED) {
+            FloatVector m = FloatVector.zero(KernelSpecies.F);
+            for (int j = 0; j < 32; j += KernelSpecies.L) m = m.max(FloatVector.fromArray(KernelSpecies.F, x, xo + j).abs());
             amax = m.reduceLanes(VectorOperators.MAX); // max is exact in any order
         } else {
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[xo + j]));
@@ -167,14 +167,14 @@ public final class Q8Activations {
     /** q[qo + j] = min(127, rint(x[xo + j] * scale)) for j in [0, count); returns the quants' sum. */
     private int roundInto(float[] x, int xo, int count, float scale, int qo) {
         int sum = 0;
-        if (VectorKernels.ENABLED && count % VectorKernels.L == 0) {
-            FloatVector s = FloatVector.broadcast(VectorKernels.F, scale);
-            for (int j = 0; j < count; j += VectorKernels.L) {
-                FloatVector v = FloatVector.fromArray(VectorKernels.F, x, xo + j).mul(s).add(ROUND).sub(ROUND);
-                IntVector i = ((IntVector) v.convertShape(VectorOperators.F2I, VectorKernels.I, 0)).min(127);
-                ((ShortVector) i.convertShape(VectorOperators.I2S, VectorKernels.S, 0)).intoArray(q, qo + j);
-                if (IntKernels.BYTE_ACTIVATIONS) { // 16 ints to 16 bytes keeps the lane count; narrower widths have no byte kernel
-                    ((ByteVector) i.convertShape(VectorOperators.I2B, ByteVector.SPECIES_128, 0)).intoArray(qb, qo + j);
+        if (KernelSpecies.ENABLED && count % KernelSpecies.L == 0) {
+            FloatVector s = FloatVector.broadcast(KernelSpecies.F, scale);
+            for (int j = 0; j < count; j += KernelSpecies.L) {
+                FloatVector v = FloatVector.fromArray(KernelSpecies.F, x, xo + j).mul(s).add(ROUND).sub(ROUND);
+                IntVector i = ((IntVector) v.convertShape(VectorOperators.F2I, KernelSpecies.I, 0)).min(127);
+                ((ShortVector) i.convertShape(VectorOperators.I2S, KernelSpecies.SHORTS_L, 0)).intoArray(q, qo + j);
+                if (KernelSpecies.BYTE_ACTIVATIONS) { // 16 ints to 16 bytes keeps the lane count; narrower widths have no byte kernel
+                    ((ByteVector) i.convertShape(VectorOperators.I2B, KernelSpecies.BYTES_16, 0)).intoArray(qb, qo + j);
                 }
                 sum += i.reduceLanes(VectorOperators.ADD); // integer: exact in any order
             }

@@ -24,7 +24,7 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
 
     @Override
     float dotRow(long off, float[] x, int xOffset) {
-        return VectorKernels.ENABLED ? VectorKernels.dotQ8_0(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
+        return KernelSpecies.ENABLED ? Q8_0Kernels.dot(data, off, blocks, x, xOffset) : dotRowScalar(off, x, xOffset);
     }
 
     @Override
@@ -35,29 +35,29 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
     /** On 16 lanes (see {@link WeightTensor#hasByteActivationKernel}). */
     @Override
     public boolean hasByteActivationKernel() {
-        return VectorKernels.ENABLED && IntKernels.BYTE_ACTIVATIONS;
+        return KernelSpecies.ENABLED && KernelSpecies.BYTE_ACTIVATIONS;
     }
 
     @Override
     float dotRowQ8Bytes(long off, byte[] xq, float[] xd) {
-        return IntKernels.dotQ8_0Bytes(data, off, blocks, xq, xd);
+        return Q8_0Kernels.dotQ8Bytes(data, off, blocks, xq, xd);
     }
 
     /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
     @Override
     public boolean floatDecodeKernelBoxes() {
-        return VectorKernels.L == 4;
+        return KernelSpecies.L == 4;
     }
 
     /** See {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}. */
     @Override
     public boolean prefersQuantizedActivations() {
-        return cols >= QUANTIZED_FROM_COLS || VectorKernels.ENABLED && VectorKernels.L < 16;
+        return cols >= QUANTIZED_FROM_COLS || KernelSpecies.ENABLED && KernelSpecies.L < 16;
     }
 
     @Override
     float dotRowQ8(long off, Q8Activations x) {
-        return VectorKernels.ENABLED ? IntKernels.dotQ8_0(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
+        return KernelSpecies.ENABLED ? Q8_0Kernels.dotQ8(data, off, blocks, x.q, x.d) : dotRowQ8Scalar(off, x);
     }
 
     /** vec_dot_q8_0_q8_0 (generic): per block the exact integer sum times d_w * d_x. */
@@ -87,7 +87,7 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
 
     @Override
     void dequantizeRowAt(long off, float[] out, int outOffset) {
-        if (VectorKernels.ENABLED) VectorKernels.dequantizeQ8_0(data, off, blocks, out, outOffset);
+        if (KernelSpecies.ENABLED) Q8_0Kernels.dequantize(data, off, blocks, out, outOffset);
         else dequantizeRowAtScalar(off, out, outOffset);
     }
 

@@ -1,13 +1,13 @@
 package dev.phiedge.runtime.plan;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.matmul.ThreadedMatVec;
 import dev.phiedge.runtime.plan.KernelPlan.Choice;
 import dev.phiedge.runtime.plan.KernelPlan.Group;
 import dev.phiedge.runtime.plan.KernelPlan.Kernel;
 import dev.phiedge.runtime.plan.KernelPlan.Source;
 import dev.phiedge.runtime.plan.KernelPlanner.Mode;
-import dev.phiedge.runtime.tensor.ThreadedMatVec;
-import dev.phiedge.runtime.tensor.VectorKernelsTest;
+import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
 import dev.phiedge.runtime.tensor.WeightTensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,7 +48,7 @@ class KernelPlannerTest {
                 {GgmlType.Q8_0, 16, 512}, {GgmlType.Q4_K, 32, 512}, {GgmlType.F16, 16, 256}}) {
             GgmlType type = (GgmlType) t[0];
             int rows = (int) t[1], cols = (int) t[2];
-            var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+            var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd));
             matrices.add(WeightTensor.of(type, data, rows, cols));
         }
     }

@@ -24,14 +24,14 @@ class ByteActivationKernelTest {
     void theByteKernelGivesTheShortKernelsResultBitForBit(GgmlType type, int cols) {
         int rows = 16;
         Random rnd = new Random(cols);
-        var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+        var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd));
         AbstractWeightTensor w = (AbstractWeightTensor) WeightTensor.of(type, data, rows, cols);
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
         Q8Activations q = new Q8Activations().quantize(w.activationFormat(), x, 0, cols);
         float[] out = new float[rows];
         if (!w.hasByteActivationKernel()) {
-            assertEquals(16 == VectorKernels.L && VectorKernels.ENABLED, w.hasByteActivationKernel());
+            assertEquals(16 == KernelSpecies.L && KernelSpecies.ENABLED, w.hasByteActivationKernel());
             assertThrows(UnsupportedOperationException.class, () -> w.matVecBytes(q, out, 0, 0, rows));
             return;
         }

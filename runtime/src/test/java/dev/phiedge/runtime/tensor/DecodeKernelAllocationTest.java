@@ -42,19 +42,19 @@ class DecodeKernelAllocationTest {
     void aCompiledDecodeProductAllocatesNothing(GgmlType type, int cols, String kernel) {
         boolean quantized = !kernel.equals("float");
         boolean bytes = kernel.equals("integer-bytes");
-        assumeTrue(VectorKernels.ENABLED, "scalar kernels only");
+        assumeTrue(KernelSpecies.ENABLED, "scalar kernels only");
         int rows = 8;
         Random rnd = new Random(3);
         // off-heap, as a mapped file is (the Vector API compiles heap-array segments differently)
-        MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+        MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd));
         WeightTensor w = WeightTensor.of(type, data, rows, cols);
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
         float[] out = new float[rows];
         Q8Activations xq = new Q8Activations();
-        assumeTrue(quantized || !w.floatDecodeKernelBoxes(), "the float kernel of " + type + " boxes on " + VectorKernels.L
+        assumeTrue(quantized || !w.floatDecodeKernelBoxes(), "the float kernel of " + type + " boxes on " + KernelSpecies.L
                 + " lanes, so no kernel plan chooses it (WeightTensor.floatDecodeKernelBoxes)");
-        assumeTrue(!bytes || w.hasByteActivationKernel(), type + " has no byte-activation kernel on " + VectorKernels.L + " lanes");
+        assumeTrue(!bytes || w.hasByteActivationKernel(), type + " has no byte-activation kernel on " + KernelSpecies.L + " lanes");
 
         // Until C2 compiles the kernel (interpreter, C1) vectors are objects; then a product must
         // allocate nothing, and stay that way. 20 s bounds the wait; C2 takes well under one.
@@ -69,7 +69,7 @@ class DecodeKernelAllocationTest {
             allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
             zeroRuns = allocated == 0 ? zeroRuns + 1 : 0;
         }
-        assertEquals(0, allocated, type + " x " + cols + " columns (" + kernel + " kernel, " + VectorKernels.L
+        assertEquals(0, allocated, type + " x " + cols + " columns (" + kernel + " kernel, " + KernelSpecies.L
                 + " float lanes) still allocates after 20 s of products");
     }
 }

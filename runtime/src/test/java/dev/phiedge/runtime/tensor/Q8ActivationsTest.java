@@ -1,6 +1,7 @@
 package dev.phiedge.runtime.tensor;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.matmul.ThreadedMatVec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -122,7 +123,7 @@ class Q8ActivationsTest {
         Q8Activations a = new Q8Activations();
         for (int cols : colsList) {
             int rows = 5;
-            AbstractWeightTensor w = (AbstractWeightTensor) WeightTensor.of(type, VectorKernelsTest.randomWeights(type, rows, cols, rnd), rows, cols);
+            AbstractWeightTensor w = (AbstractWeightTensor) WeightTensor.of(type, FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd), rows, cols);
             float[] v = new float[cols + 3];
             for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
             a.quantize(w.activationFormat(), v, 3, cols);
@@ -147,7 +148,7 @@ class Q8ActivationsTest {
         Q8Activations a = new Q8Activations();
         try (ThreadedMatVec pool = new ThreadedMatVec(threads)) {
             for (GgmlType type : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
-                WeightTensor w = WeightTensor.of(type, VectorKernelsTest.randomWeights(type, rows, cols, rnd), rows, cols);
+                WeightTensor w = WeightTensor.of(type, FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd), rows, cols);
                 float[] v = new float[cols];
                 for (int i = 0; i < cols; i++) v[i] = (float) rnd.nextGaussian();
                 a.quantize(w.activationFormat(), v, 0, cols);

@@ -1,7 +1,9 @@
-package dev.phiedge.runtime.model;
+package dev.phiedge.runtime.matmul;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
+
+import static dev.phiedge.runtime.tensor.KernelSpecies.F;
+import static dev.phiedge.runtime.tensor.KernelSpecies.L;
 
 /**
  * The prompt-processing product's kernels: a block of dequantized weight rows times a batch of
@@ -9,13 +11,14 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The positions are first transposed ({@link #transpose}) so that the batch's values of one column k
  * lie side by side: {@code xt[k * bp + b]}, {@code bp} the batch padded to whole vectors with zeros. A
- * vector then holds one column's values for {@code L} positions, and one step k of a kernel is
+ * vector then holds one column's values for {@code L} positions ({@code KernelSpecies.L}), and one
+ * step k of a kernel is
  * <pre>
  *   for each row i of the block:  acc[i][positions] += w[i][k] * xt[k][positions]
  * </pre>
  * one broadcast weight against a few position vectors. Each accumulator lane is one (row, position)
  * dot product, so the results come out ready: no horizontal sums, unlike a dot-product kernel
- * ({@link VectorMath#dot2x4}), which also has to reload each position for every row pair. Eight rows
+ * ({@link BatchDotKernels#dot2x4}), which also has to reload each position for every row pair. Eight rows
  * against three position vectors keeps 24 accumulators in registers (AVX-512 has 32) and issues 11
  * loads for 24 FMAs; the widest block that fits the registers is the fastest (8 x 3, then 8 x 2, then
  * 8 x 1; measured: docs/performance.md).
@@ -24,16 +27,13 @@ import jdk.incubator.vector.VectorSpecies;
  * position's result has the same bits whichever kernel, vector or lane computes it, and whatever the
  * rest of its batch. Each kernel is one method of Vector API calls with no vector-valued helper and no
  * vector crossing a call, so C2 keeps every vector in a register (helpers left as calls box their
- * vectors; see {@code IntKernels}). Results go through {@code acc}, laid out {@code [row][position]}.
+ * vectors; see {@code KernelSpecies}). Results go through {@code acc}, laid out {@code [row][position]}.
  */
-final class OuterProductKernels {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** Positions per vector. */
-    static final int L = F.length();
+public final class OuterProductKernels {
     /** Weight rows per kernel call. */
-    static final int ROWS = 8;
+    public static final int ROWS = 8;
     /** Position vectors of the widest kernel; {@code acc} needs {@code ROWS * MAX_VECTORS * L} floats. */
-    static final int MAX_VECTORS = 3;
+    public static final int MAX_VECTORS = 3;
 
     private OuterProductKernels() { }
 

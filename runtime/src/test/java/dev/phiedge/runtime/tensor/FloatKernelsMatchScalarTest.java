@@ -9,16 +9,19 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The fast (Vector API) kernels equal the scalar kernels on random data, up to summation order. */
-public class VectorKernelsTest {
+/**
+ * The fast (Vector API) float-activation kernels (each format's {@code dot}) equal the scalar kernels on
+ * random data, up to summation order, and the fast dequantization has the scalar one's bits.
+ */
+public class FloatKernelsMatchScalarTest {
 
     /** The vector-128 surefire run sets phiedge.expectLanes=4: the JVM must really use 4 lanes, and the vector paths. */
     @org.junit.jupiter.api.Test
     void lanesAsExpected() {
         String expected = System.getProperty("phiedge.expectLanes");
         org.junit.jupiter.api.Assumptions.assumeTrue(expected != null, "phiedge.expectLanes not set");
-        assertEquals(Integer.parseInt(expected), VectorKernels.L, VectorKernels.F.toString());
-        org.junit.jupiter.api.Assertions.assertTrue(VectorKernels.ENABLED);
+        assertEquals(Integer.parseInt(expected), KernelSpecies.L, KernelSpecies.F.toString());
+        org.junit.jupiter.api.Assertions.assertTrue(KernelSpecies.ENABLED);
     }
 
     /** Random weights of {@code type}: real quantizer output where there is one, else random bytes with sane scales. */
@@ -98,7 +101,7 @@ public class VectorKernelsTest {
     /** The F16 kernel's mask-free conversion, against Java's own, for every binary16 (subnormals, Inf, NaN, -0). */
     @org.junit.jupiter.api.Test
     void f16DotConvertsEveryHalfExactly() {
-        int cols = 8 * VectorKernels.L; // per row one six-vector chunk and one pass of the two-vector loop
+        int cols = 8 * KernelSpecies.L; // per row one six-vector chunk and one pass of the two-vector loop
         int rows = 2048; // 32 rounds of 2048 halfs
         MemorySegment data = java.lang.foreign.Arena.ofAuto().allocate(2L * cols * rows, 64);
         float[] ones = new float[cols];

@@ -1,4 +1,4 @@
-package dev.phiedge.runtime.model;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
 import dev.phiedge.runtime.tensor.Quantizer;

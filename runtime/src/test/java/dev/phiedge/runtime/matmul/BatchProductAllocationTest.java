@@ -1,7 +1,7 @@
-package dev.phiedge.runtime.model;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.tensor.VectorKernelsTest;
+import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
 import dev.phiedge.runtime.tensor.WeightTensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,7 +32,7 @@ class BatchProductAllocationTest {
         int rows = 20, cols = 3072, batch = 2 * MatMul.OUTER_PRODUCT_FROM + 3; // a short last row block and a padded vector
         Random rnd = new Random(5);
         // off-heap, as a mapped file is (the Vector API compiles heap-array segments differently)
-        MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+        MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd));
         WeightTensor w = WeightTensor.of(type, data, rows, cols);
         float[] in = new float[batch * cols];
         for (int i = 0; i < in.length; i++) in[i] = (float) rnd.nextGaussian();

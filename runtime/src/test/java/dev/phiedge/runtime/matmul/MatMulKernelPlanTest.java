@@ -1,14 +1,13 @@
-package dev.phiedge.runtime.model;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.plan.KernelPlan;
 import dev.phiedge.runtime.plan.KernelPlan.Choice;
 import dev.phiedge.runtime.plan.KernelPlan.Group;
 import dev.phiedge.runtime.plan.KernelPlan.Kernel;
 import dev.phiedge.runtime.plan.KernelPlan.Source;
+import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
 import dev.phiedge.runtime.tensor.Q8Activations;
-import dev.phiedge.runtime.tensor.ThreadedMatVec;
-import dev.phiedge.runtime.tensor.VectorKernelsTest;
 import dev.phiedge.runtime.tensor.WeightTensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -34,7 +33,7 @@ class MatMulKernelPlanTest {
     void aDecodeProductRunsThePlansKernel(GgmlType type, int cols) {
         int rows = 24;
         Random rnd = new Random(9);
-        var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(VectorKernelsTest.randomWeights(type, rows, cols, rnd));
+        var data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64).copyFrom(FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd));
         WeightTensor w = WeightTensor.of(type, data, rows, cols);
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();

@@ -1,4 +1,7 @@
-package dev.phiedge.runtime.tensor;
+package dev.phiedge.runtime.matmul;
+
+import dev.phiedge.runtime.tensor.Q8Activations;
+import dev.phiedge.runtime.tensor.WeightTensor;
 
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;

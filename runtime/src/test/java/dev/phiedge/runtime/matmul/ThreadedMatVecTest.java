@@ -1,6 +1,9 @@
-package dev.phiedge.runtime.tensor;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
+import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
+import dev.phiedge.runtime.tensor.Q8Activations;
+import dev.phiedge.runtime.tensor.WeightTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,7 +30,7 @@ class ThreadedMatVecTest {
         int rows = 67, cols = 256;
         try (ThreadedMatVec pool = new ThreadedMatVec(threads)) {
             for (GgmlType type : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.F32}) {
-                WeightTensor w = WeightTensor.of(type, VectorKernelsTest.randomWeights(type, rows, cols, rnd), rows, cols);
+                WeightTensor w = WeightTensor.of(type, FloatKernelsMatchScalarTest.randomWeights(type, rows, cols, rnd), rows, cols);
                 float[] x = new float[cols + 5];
                 for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
                 float[] expected = new float[rows + 1];
@@ -75,8 +78,8 @@ class ThreadedMatVecTest {
     void callersOnTwoThreadsSharingATeamEachGetTheirOwnResult(int threads) throws Exception {
         Random rnd = new Random(11);
         int rows = 67, cols = 256;
-        WeightTensor q4 = WeightTensor.of(GgmlType.Q4_0, VectorKernelsTest.randomWeights(GgmlType.Q4_0, rows, cols, rnd), rows, cols);
-        WeightTensor f32 = WeightTensor.of(GgmlType.F32, VectorKernelsTest.randomWeights(GgmlType.F32, rows, cols, rnd), rows, cols);
+        WeightTensor q4 = WeightTensor.of(GgmlType.Q4_0, FloatKernelsMatchScalarTest.randomWeights(GgmlType.Q4_0, rows, cols, rnd), rows, cols);
+        WeightTensor f32 = WeightTensor.of(GgmlType.F32, FloatKernelsMatchScalarTest.randomWeights(GgmlType.F32, rows, cols, rnd), rows, cols);
         try (ThreadedMatVec pool = new ThreadedMatVec(threads)) {
             Callable<Void> a = () -> repeatMatVec(pool, q4, new Random(1));
             Callable<Void> b = () -> repeatMatVec(pool, f32, new Random(2));

@@ -1,8 +1,8 @@
-package dev.phiedge.runtime.model;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.tensor.KernelSpecies;
 import dev.phiedge.runtime.tensor.Q8Activations;
-import dev.phiedge.runtime.tensor.ThreadedMatVec;
 import dev.phiedge.runtime.tensor.WeightTensor;
 
 /**
@@ -21,11 +21,11 @@ import dev.phiedge.runtime.tensor.WeightTensor;
  * once per token. Batches of at least one vector of positions ({@link #OUTER_PRODUCT_FROM}) are
  * transposed once and multiplied {@link OuterProductKernels#ROWS} rows at a time as sums of outer
  * products ({@link OuterProductKernels}); smaller ones, where padding to a whole vector would waste
- * most lanes, dot two rows with four positions at a time ({@link VectorMath#dot2x4}). Nothing is
+ * most lanes, dot two rows with four positions at a time ({@link BatchDotKernels#dot2x4}). Nothing is
  * allocated per call: the batched tasks read their arguments from fields.
  *
- * <p>Thread safety: a MatMul is one inference stream's scratch (each {@link InferenceState} has its
- * own): the arguments of the product in flight, the quantized and transposed inputs. Use it from one
+ * <p>Thread safety: a MatMul is one inference stream's scratch (each {@code model.InferenceState} has
+ * its own): the arguments of the product in flight, the quantized and transposed inputs. Use it from one
  * thread at a time. The thread team may be shared by several MatMuls (the sessions of one model):
  * {@link ThreadedMatVec} runs one product at a time, and the per-thread row buffers below belong to
  * the thread, which runs one product's task at a time.
@@ -38,7 +38,7 @@ public final class MatMul implements AutoCloseable {
      * Batches from this size take the outer-product kernels: one vector of positions (16 with
      * AVX-512). Below it a padded vector would be mostly zeros and the dot kernel is faster.
      */
-    static final int OUTER_PRODUCT_FROM = OuterProductKernels.L;
+    static final int OUTER_PRODUCT_FROM = KernelSpecies.L;
 
     private final ThreadedMatVec team;
     private final KernelPlan plan;
@@ -47,7 +47,7 @@ public final class MatMul implements AutoCloseable {
     /** Dequantized weight rows, per thread: shared by every MatMul whose tasks run on that thread. */
     private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> ACCUMULATORS = ThreadLocal.withInitial(
-            () -> new float[OuterProductKernels.ROWS * OuterProductKernels.MAX_VECTORS * OuterProductKernels.L]);
+            () -> new float[OuterProductKernels.ROWS * OuterProductKernels.MAX_VECTORS * KernelSpecies.L]);
     private final ThreadedMatVec.RangeTask batchedTask = this::batchedRows;
     private final ThreadedMatVec.RangeTask outerProductTask = this::outerProductRows;
     private final Q8Activations quantized = new Q8Activations();
@@ -146,7 +146,7 @@ public final class MatMul implements AutoCloseable {
     private void outerProductRows(int start, int end) {
         int cols = w.cols();
         int block = OuterProductKernels.ROWS;
-        int lanes = OuterProductKernels.L;
+        int lanes = KernelSpecies.L;
         float[] rows = ROW_BUFFER.get();
         if (rows.length < block * cols) {
             rows = new float[block * cols];
@@ -173,7 +173,7 @@ public final class MatMul implements AutoCloseable {
 
     /**
      * Rows in pairs, dequantized once into a per-thread buffer, against positions in fours
-     * ({@link VectorMath#dot2x4}); leftovers one by one in the same order.
+     * ({@link BatchDotKernels#dot2x4}); leftovers one by one in the same order.
      */
     private void batchedRows(int start, int end) {
         int cols = w.cols();
@@ -188,16 +188,16 @@ public final class MatMul implements AutoCloseable {
             w.dequantizeRow(r + 1, rows, cols);
             int b = 0;
             for (; b + 3 < batch; b += 4) {
-                VectorMath.dot2x4(rows, 0, cols, in, b * inStride, inStride, cols, out, b * outStride + r, b * outStride + r + 1, outStride);
+                BatchDotKernels.dot2x4(rows, 0, cols, in, b * inStride, inStride, cols, out, b * outStride + r, b * outStride + r + 1, outStride);
             }
             for (; b < batch; b++) {
-                out[b * outStride + r] = VectorMath.dot1(rows, 0, in, b * inStride, cols);
-                out[b * outStride + r + 1] = VectorMath.dot1(rows, cols, in, b * inStride, cols);
+                out[b * outStride + r] = BatchDotKernels.dot1(rows, 0, in, b * inStride, cols);
+                out[b * outStride + r + 1] = BatchDotKernels.dot1(rows, cols, in, b * inStride, cols);
             }
         }
         if (r < end) {
             w.dequantizeRow(r, rows, 0);
-            for (int b = 0; b < batch; b++) out[b * outStride + r] = VectorMath.dot1(rows, 0, in, b * inStride, cols);
+            for (int b = 0; b < batch; b++) out[b * outStride + r] = BatchDotKernels.dot1(rows, 0, in, b * inStride, cols);
         }
     }
 
