@@ -37,9 +37,11 @@ import java.nio.ByteOrder;
  * ({@link #TWO}): a conversion with a part number other than 0 is not intrinsified unless the part is a
  * parse-time constant, and boxes vectors otherwise. {@code L == 4} is a static final constant, so the
  * 8/16-lane paths compile as if it were not there. Other lane counts leave {@link #ENABLED} false, and
- * the tensors use their scalar kernels. The integer kernels on 128-bit vectors (each format's
- * {@code dotQ8On128}: all formats on 4 lanes, and Q8_0 and Q4_0 on 8) load 8 quants at a time
- * ({@link #BYTES_8}) and widen them to 8 shorts ({@link #SHORTS_8}).
+ * the tensors use their scalar kernels. The integer kernels on 128-bit short vectors (each format's
+ * {@code dotQ8On128}: all formats on 4 lanes, and Q8_0 and Q4_0 on 8) load 8 quants at a time. Q8_0's
+ * and Q4_0's are {@code dotQ8}'s arithmetic at another width, written with {@link #BYTES_N} and
+ * {@link #SHORTS_N} as at 16 lanes; the K-quants' are still formulations of their own, with
+ * {@link #BYTES_8} and {@link #SHORTS_8}.
  *
  * <p>Rules for every kernel (how to measure a change: docs/kernels.md; the measurements behind them:
  * docs/performance.md):

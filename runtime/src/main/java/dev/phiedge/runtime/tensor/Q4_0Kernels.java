@@ -9,14 +9,12 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_16;
-import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_8;
 import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.F;
 import static dev.phiedge.runtime.tensor.KernelSpecies.I;
 import static dev.phiedge.runtime.tensor.KernelSpecies.L;
 import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
 import static dev.phiedge.runtime.tensor.KernelSpecies.N;
-import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_8;
 import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.TWO;
 import static dev.phiedge.runtime.tensor.KernelSpecies.bytes;
@@ -36,8 +34,8 @@ import static dev.phiedge.runtime.tensor.KernelSpecies.toFloatHi;
  *       here is the 16-lane one; 8 and 4 lanes take {@link #dotQ8On128}.</li>
  *   <li>{@link #dotQ8Bytes}: {@link #dotQ8} on the activation quants as bytes, where that kernel
  *       exists ({@link KernelSpecies#BYTE_ACTIVATIONS}: 16 lanes).</li>
- *   <li>{@link #dotQ8On128}: the integer dot on 128-bit vectors, 8 quants a load widened to 8 shorts,
- *       as {@link Q8_0Kernels#dotQ8On128}; on 4 lanes each block is {@link #dotQ8On128Block}.</li>
+ *   <li>{@link #dotQ8On128}: the same integer dot on 4 and 8 lanes, 8 quants a load widened to 8
+ *       shorts (128 bits).</li>
  *   <li>{@link #dequantize}: the row as floats, with the scalar kernel's arithmetic (no FMA).</li>
  * </ul>
  * Each equals its scalar ground truth in {@link Q4_0Tensor} ({@code dotRowScalar},
@@ -148,8 +146,14 @@ final class Q4_0Kernels {
     }
 
     /**
-     * vec_dot_q4_0_q8_0: bytes 0-7 and 8-15 of a block's 16, low nibbles weights 0-15, high nibbles
-     * 16-31, each minus 8; four products a short lane (8 * 127 each: fits).
+     * vec_dot_q4_0_q8_0 on 4 and 8 lanes, 8 quants a load: each load's 8 bytes zero-extended to shorts
+     * give weights j.. (low nibbles) and j + 16.. (high nibbles), each minus 8; the products summed as
+     * shorts (four a lane, 8 * 127 each: fits), widened to ints, and each block's ints converted and
+     * scaled by one FMA into the row's float vector: one lane sum a row. On 4 lanes this is
+     * {@link #dotQ8}'s code at another width (one block per iteration, a loop over the block's loads,
+     * ints as parts 0 and 1), 30% faster than a block's exact int sum scaled in scalar code. On 8 lanes
+     * the block's two loads are written out and all four products summed before one widening, 7-10%
+     * faster than the loop there (AMD Zen 4 at -XX:MaxVectorSize=32; docs/performance.md, 2026-12-06).
      */
     static float dotQ8On128(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         if (I.length() == 8) { // as Q8_0Kernels.dotQ8On128
@@ -157,12 +161,12 @@ final class Q4_0Kernels {
             for (int b = 0; b < blocks; b++, off += 18) {
                 long qs = off + 2;
                 int xo = 32 * b;
-                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
-                ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
-                ShortVector s = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo))
-                        .add(q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)))
-                        .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16)))
-                        .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
+                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qs, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0);
+                ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qs + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0);
+                ShortVector s = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo))
+                        .add(q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 8)))
+                        .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 16)))
+                        .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 24)));
                 acc = ((FloatVector) ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0))
                         .fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), acc);
             }
@@ -170,22 +174,24 @@ final class Q4_0Kernels {
             acc = acc.add(acc.slice(2));
             return acc.add(acc.slice(1)).lane(0);
         }
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++, off += 18) sum += fp16(w, off) * xd[b] * dotQ8On128Block(w, off + 2, xq, 32 * b);
-        return sum;
-    }
-
-    /** One Q4_0 block's exact integer dot (an int crosses the call: nothing to box if not inlined). */
-    private static int dotQ8On128Block(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
-        ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
-        ShortVector s = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo))
-                .add(q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)))
-                .add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16)))
-                .add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
-        IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
-        if (I.length() == 4) i = i.add((IntVector) s.convertShape(VectorOperators.S2I, I, 1)); // two 4-int parts
-        return i.reduceLanes(VectorOperators.ADD);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = off + 18L * b;
+            int xo = 32 * b;
+            ShortVector s = ShortVector.zero(SHORTS_N);
+            for (int j = 0; j < 16; j += N) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_N, 0);
+                s = q.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + j))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(ShortVector.fromArray(SHORTS_N, xq, xo + 16 + j))).add(s);
+            }
+            FloatVector d = FloatVector.broadcast(F, fp16(w, o) * xd[b]);
+            acc = ((FloatVector) ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d, acc);
+            if (TWO) acc = ((FloatVector) ((IntVector) s.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d, acc);
+        }
+        if (L >= 16) acc = acc.add(acc.slice(8)); // KernelSpecies.sum written out: a vector argument could be boxed
+        if (L >= 8) acc = acc.add(acc.slice(4));
+        acc = acc.add(acc.slice(2));
+        return acc.add(acc.slice(1)).lane(0);
     }
 
     static void dequantize(MemorySegment w, long off, int blocks, float[] out, int o) {

@@ -9,14 +9,12 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_16;
-import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_8;
 import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.F;
 import static dev.phiedge.runtime.tensor.KernelSpecies.I;
 import static dev.phiedge.runtime.tensor.KernelSpecies.L;
 import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
 import static dev.phiedge.runtime.tensor.KernelSpecies.N;
-import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_8;
 import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.TWO;
 import static dev.phiedge.runtime.tensor.KernelSpecies.bytes;
@@ -36,10 +34,8 @@ import static dev.phiedge.runtime.tensor.KernelSpecies.toFloatHi;
  *       here is the 16-lane one; 8 and 4 lanes take {@link #dotQ8On128}.</li>
  *   <li>{@link #dotQ8Bytes}: {@link #dotQ8} on the activation quants as bytes, where that kernel
  *       exists ({@link KernelSpecies#BYTE_ACTIVATIONS}: 16 lanes).</li>
- *   <li>{@link #dotQ8On128}: the integer dot on 128-bit vectors, 8 quants a load widened to 8 shorts.
- *       On 8 lanes a block's 8 ints fill a float vector, which accumulates the row (one lane sum a row);
- *       on 4 lanes each block is {@link #dotQ8On128Block}, which returns the block's exact sum as an
- *       int (whether C2 inlines it or not, no vector crosses the call).</li>
+ *   <li>{@link #dotQ8On128}: the same integer dot on 4 and 8 lanes, 8 quants a load widened to 8
+ *       shorts (128 bits).</li>
  *   <li>{@link #dequantize}: the row as floats, with the scalar kernel's arithmetic (no FMA).</li>
  * </ul>
  * Each equals its scalar ground truth in {@link Q8_0Tensor} ({@code dotRowScalar},
@@ -134,21 +130,29 @@ final class Q8_0Kernels {
         return v.lane(0);
     }
 
-    /** vec_dot_q8_0_q8_0: per block of 32, two products a short lane (|q x| <= 128 * 127: fits). */
+    /**
+     * vec_dot_q8_0_q8_0 on 4 and 8 lanes, 8 quants a load: two loads' products summed as shorts
+     * (|q x| <= 128 * 127 each: two fit), widened to ints, and each block's ints converted and scaled by
+     * one FMA into the row's float vector: one lane sum a row. On 4 lanes this is {@link #dotQ8}'s code
+     * at another width (one block per iteration, a loop over pairs of loads, ints as parts 0 and 1),
+     * 25% faster than a block's exact int sum scaled in scalar code. On 8 lanes the block's four loads
+     * are written out, a few percent faster than the loop there (AMD Zen 4 at -XX:MaxVectorSize=32;
+     * docs/performance.md, 2026-12-06).
+     */
     static float dotQ8On128(MemorySegment w, long off, int blocks, short[] xq, float[] xd) {
         if (I.length() == 8) { // 8 ints fill a float vector: accumulate in it, one lane sum a row
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++, off += 34) {
                 long qs = off + 2;
                 int xo = 32 * b;
-                ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo))
-                        .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                                .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)));
-                ShortVector t = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 16, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16))
-                        .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 24, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                                .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
+                ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qs, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                        .mul(ShortVector.fromArray(SHORTS_N, xq, xo))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qs + 8, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                                .mul(ShortVector.fromArray(SHORTS_N, xq, xo + 8)));
+                ShortVector t = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qs + 16, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                        .mul(ShortVector.fromArray(SHORTS_N, xq, xo + 16))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qs + 24, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                                .mul(ShortVector.fromArray(SHORTS_N, xq, xo + 24)));
                 IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) t.convertShape(VectorOperators.S2I, I, 0));
                 acc = ((FloatVector) i.convertShape(VectorOperators.I2F, F, 0))
                         .fma(FloatVector.broadcast(F, fp16(w, off) * xd[b]), acc);
@@ -157,26 +161,25 @@ final class Q8_0Kernels {
             acc = acc.add(acc.slice(2));
             return acc.add(acc.slice(1)).lane(0);
         }
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++, off += 34) sum += fp16(w, off) * xd[b] * dotQ8On128Block(w, off + 2, xq, 32 * b);
-        return sum;
-    }
-
-    /** One Q8_0 block's exact integer dot (an int crosses the call: nothing to box if not inlined). */
-    private static int dotQ8On128Block(MemorySegment w, long qs, short[] xq, int xo) {
-        ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                .mul(ShortVector.fromArray(SHORTS_8, xq, xo))
-                .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 8, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 8)));
-        ShortVector t = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 16, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 16))
-                .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + 24, LE).convertShape(VectorOperators.B2S, SHORTS_8, 0))
-                        .mul(ShortVector.fromArray(SHORTS_8, xq, xo + 24)));
-        IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).add((IntVector) t.convertShape(VectorOperators.S2I, I, 0));
-        if (I.length() == 4) { // 8 shorts are two 4-int parts
-            i = i.add((IntVector) s.convertShape(VectorOperators.S2I, I, 1)).add((IntVector) t.convertShape(VectorOperators.S2I, I, 1));
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = off + 34L * b;
+            int xo = 32 * b;
+            IntVector i = IntVector.zero(I);
+            for (int j = 0; j < 32; j += 2 * N) {
+                ShortVector s = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2 + j, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                        .mul(ShortVector.fromArray(SHORTS_N, xq, xo + j))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 2 + N + j, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0))
+                                .mul(ShortVector.fromArray(SHORTS_N, xq, xo + N + j)));
+                i = i.add((IntVector) s.convertShape(VectorOperators.S2I, I, 0));
+                if (TWO) i = i.add((IntVector) s.convertShape(VectorOperators.S2I, I, 1));
+            }
+            acc = ((FloatVector) i.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, fp16(w, o) * xd[b]), acc);
         }
-        return i.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) acc = acc.add(acc.slice(8)); // KernelSpecies.sum written out: a vector argument could be boxed
+        if (L >= 8) acc = acc.add(acc.slice(4));
+        acc = acc.add(acc.slice(2));
+        return acc.add(acc.slice(1)).lane(0);
     }
 
     static void dequantize(MemorySegment w, long off, int blocks, float[] out, int o) {
