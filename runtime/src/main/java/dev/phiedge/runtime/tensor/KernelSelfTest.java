@@ -62,8 +62,12 @@ public final class KernelSelfTest {
     public static String integerKernels(GgmlType type) {
         if (!declares(tensorClass(type), "dotRowQ8", long.class, Q8Activations.class)) return null;
         if (!KernelSpecies.ENABLED) return "scalar";
-        boolean k = type.blockSize() == 256;
-        return KernelSpecies.L == 4 || (!k && KernelSpecies.L <= 8) ? "dotQ8On128" : "dotQ8";
+        boolean on128 = switch (type) {
+            case Q8_0, Q4_0 -> KernelSpecies.L <= 8;
+            case Q6_K -> KernelSpecies.L == 4;
+            default -> false; // Q4_K and Q5_K: dotQ8 at every width
+        };
+        return on128 ? "dotQ8On128" : "dotQ8";
     }
 
     /**

@@ -25,10 +25,11 @@ import java.nio.ByteOrder;
  * way ggml does ({@link Q8Activations}, quants as shorts), ggml's {@code vec_dot_*_q8_*} (quants times
  * the activations' quants summed exactly in integers, each block's sum scaled by {@code d_w * d_x}
  * once); {@code dotQ8Bytes}, the same on the quants as bytes; {@code dotQ8On128}, the integer dot on
- * 128-bit vectors; and {@code dequantize}, the row as floats with the scalar kernel's arithmetic. Each
- * tensor class holds the ground truth: the block layout from ggml-common.h and the scalar kernels
- * ({@code dotRowScalar}, {@code dotRowQ8Scalar}, {@code dequantizeRowAtScalar}), which the vector
- * kernels equal up to float summation order (dequantization bit for bit).
+ * 128-bit short vectors where that width has a form of its own; and {@code dequantize}, the row as
+ * floats with the scalar kernel's arithmetic. Each tensor class holds the ground truth: the block
+ * layout from ggml-common.h and the scalar kernels ({@code dotRowScalar}, {@code dotRowQ8Scalar},
+ * {@code dequantizeRowAtScalar}), which the vector kernels equal up to float summation order
+ * (dequantization bit for bit).
  *
  * <p>Widths. {@link #L} is the preferred float species' lane count. Quants are loaded {@link #N} at a
  * time, N = max(L, 8) (the smallest byte species has 8 lanes). With L = 8 or 16 (AVX2, AVX-512) N = L
@@ -37,11 +38,11 @@ import java.nio.ByteOrder;
  * ({@link #TWO}): a conversion with a part number other than 0 is not intrinsified unless the part is a
  * parse-time constant, and boxes vectors otherwise. {@code L == 4} is a static final constant, so the
  * 8/16-lane paths compile as if it were not there. Other lane counts leave {@link #ENABLED} false, and
- * the tensors use their scalar kernels. The integer kernels on 128-bit short vectors (each format's
- * {@code dotQ8On128}: all formats on 4 lanes, and Q8_0 and Q4_0 on 8) load 8 quants at a time. Q8_0's
- * and Q4_0's are {@code dotQ8}'s arithmetic at another width, written with {@link #BYTES_N} and
- * {@link #SHORTS_N} as at 16 lanes; the K-quants' are still formulations of their own, with
- * {@link #BYTES_8} and {@link #SHORTS_8}.
+ * the tensors use their scalar kernels. Q4_K's and Q5_K's integer kernels ({@code dotQ8}) are one
+ * code for 4, 8 and 16 lanes. Q8_0's and Q4_0's {@code dotQ8On128} (4 and 8 lanes, 8 quants a load)
+ * is {@code dotQ8}'s arithmetic written with the same species; at 16 lanes {@code dotQ8} takes two
+ * blocks an iteration, and at 8 lanes the loads are written out, each the faster form there. Q6_K's
+ * 4-lane kernel is still a formulation of its own ({@link #BYTES_8}, {@link #SHORTS_8}).
  *
  * <p>Rules for every kernel (how to measure a change: docs/kernels.md; the measurements behind them:
  * docs/performance.md):

@@ -10,16 +10,13 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_2L;
-import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_8;
 import static dev.phiedge.runtime.tensor.KernelSpecies.F;
 import static dev.phiedge.runtime.tensor.KernelSpecies.I;
-import static dev.phiedge.runtime.tensor.KernelSpecies.INTS_4;
 import static dev.phiedge.runtime.tensor.KernelSpecies.L;
 import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
 import static dev.phiedge.runtime.tensor.KernelSpecies.LONGS_HALF_L;
 import static dev.phiedge.runtime.tensor.KernelSpecies.N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_2L;
-import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_8;
 import static dev.phiedge.runtime.tensor.KernelSpecies.TWO;
 import static dev.phiedge.runtime.tensor.KernelSpecies.bytes;
 import static dev.phiedge.runtime.tensor.KernelSpecies.fp16;
@@ -38,16 +35,11 @@ import static dev.phiedge.runtime.tensor.KernelSpecies.toFloatHi;
  *   <li>{@link #dot}: against float activations, by {@link #dotQ4KOrQ5K} (Q5_K's:
  *       {@link Q5KKernels#dot}).</li>
  *   <li>{@link #dotQ8}: against Q8_K activations ({@link Q8Activations}), ggml's vec_dot_q4_K_q8_K,
- *       on 8 and 16 lanes; 4 lanes take {@link #dotQ8On128}. Q5_K's is {@link Q5KKernels#dotQ8}.</li>
- *   <li>{@link #dotQ8On128}: the integer dot on 128-bit vectors, by {@link #dotQ8On128Q4KOrQ5K}
- *       (Q5_K's: {@link Q5KKernels#dotQ8On128}).</li>
+ *       the same code on 4, 8 and 16 lanes. Q5_K's is {@link Q5KKernels#dotQ8}.</li>
  *   <li>{@link #dequantize}: a Q4_K or Q5_K row as floats, with the scalar kernels' arithmetic (no
  *       FMA).</li>
- *   <li>{@link #scales}, {@link #mins}: the scales and the mins unpacked as ggml does, a byte each in
- *       a long; {@link #minsTimesSums}: the mins term in scalar code. The 128-bit kernel calls them;
- *       the 8- and 16-lane integer kernels write the same unpacking out.</li>
  * </ul>
- * The 8- and 16-lane integer kernels work a full register at a time: the packed bytes are
+ * The integer kernels work a full register at a time: the packed bytes are
  * zero-extended to 2L shorts ({@link KernelSpecies#SHORTS_2L}) first, one widening per 32 bytes, and
  * split there (low nibble: a mask; high nibble: an arithmetic shift, exact on zero-extended values;
  * Q5_K's fifth bits from its widened {@code qh}). Each kernel equals its scalar ground truth in
@@ -98,63 +90,29 @@ final class Q4KKernels {
     }
 
     /**
-     * The 8 six-bit scales of a Q4_K/Q5_K super-block, byte j = sub-block j (ggml's utmp unpacking);
-     * written out in {@link #dotQ8} and {@link Q5KKernels#dotQ8}.
-     */
-    static long scales(MemorySegment w, long sc) {
-        int u0 = w.get(AbstractWeightTensor.LE_INT, sc);
-        int u2 = w.get(AbstractWeightTensor.LE_INT, sc + 8);
-        int lo = u0 & 0x3f3f3f3f;
-        int hi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-        return (lo & 0xffffffffL) | ((long) hi << 32);
-    }
-
-    /**
-     * sum_j m_j * (the sum of x's quants in sub-block j), for the 8 mins packed in {@code mn}: the
-     * scalar form, used by the 4-lane kernel ({@link #dotQ8On128Q4KOrQ5K}). The 8- and 16-lane Q4_K
-     * and Q5_K kernels compute the same term in their own int shape ({@link #dotQ8}).
-     */
-    static int minsTimesSums(long mn, int[] bsums32, int k) {
-        return (int) (mn & 0xFF) * bsums32[k] + (int) ((mn >>> 8) & 0xFF) * bsums32[k + 1]
-                + (int) ((mn >>> 16) & 0xFF) * bsums32[k + 2] + (int) ((mn >>> 24) & 0xFF) * bsums32[k + 3]
-                + (int) ((mn >>> 32) & 0xFF) * bsums32[k + 4] + (int) ((mn >>> 40) & 0xFF) * bsums32[k + 5]
-                + (int) ((mn >>> 48) & 0xFF) * bsums32[k + 6] + (int) (mn >>> 56) * bsums32[k + 7];
-    }
-
-    /** The 8 six-bit mins, byte j = sub-block j; written out in {@link #dotQ8} and {@link Q5KKernels#dotQ8}. */
-    static long mins(MemorySegment w, long sc) {
-        int u1 = w.get(AbstractWeightTensor.LE_INT, sc + 4);
-        int u2 = w.get(AbstractWeightTensor.LE_INT, sc + 8);
-        int lo = u1 & 0x3f3f3f3f;
-        int hi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-        return (lo & 0xffffffffL) | ((long) hi << 32);
-    }
-
-    /**
      * vec_dot_q4_K_q8_K: per super-block, {@code d_x*d * sum_j sc_j * (q . x)_j} in
      * integers, minus {@code d_x*dmin * sum_j m_j * bsum_j} (the bsums of Q8_K make the mins cheap).
      * Per lane at most 8 sub-blocks * 63 * (32/L) * 31 * 128: fits an int.
      *
      * <p>The mins term (here and in {@link Q5KKernels#dotQ8}), {@code d_x * dmin * sum_j m_j
      * * bsum_j} per super-block, stays in the kernel's own vector shape: the 8 packed mins
-     * ({@link #mins}, a long) broadcast as L / 2 longs are, read as ints, the low and the high half in
-     * turn; shifted right per lane by 0, 0, 8, 8, 16, 16, 24, 24 and masked to a byte (lanes 8-15 to 0),
-     * int lane 2k holds m_k and lane 2k + 1 m_(k+4), in the order of
-     * {@link Q8Activations#minsOrderSums}; one multiply, one conversion and one FMA per super-block.
+     * (unpacked as ggml's utmp, a byte each in a long) broadcast as L / 2 longs are, read as ints, the
+     * low and the high half in turn; shifted right per lane by 0, 0, 8, 8, 16, 16, 24, 24 and masked to
+     * a byte (lanes 8-15 to 0), int lane 2k holds m_k and lane 2k + 1 m_(k+4), in the order of
+     * {@link Q8Activations#minsOrderSums}; one multiply, one conversion and one FMA per super-block. On
+     * 4 lanes the same shifts plus 16 give the other four mins: a second multiply and FMA.
      * Scalar work per super-block (byte extractions, scalar multiplies, moving scalars into vector
      * registers) costs more here than the vector work it feeds: keep it out of these kernels.
      *
      * <p>These two kernels (this and Q5_K's) are at C2's inlining node budget
      * (NodeCountInliningCutoff), where any call of ours may stay a call, around which every live vector
      * register is spilled. So they call no helper at all: the fp16 scales are read with {@code
-     * Float.float16ToFloat} written out, and the scales and mins are unpacked in the kernel, not by
-     * {@link #scales} and {@link #mins}. And the super-block loop's stride is a parameter, {@code
-     * blockStep}, always 1: this method, far too large to inline, is compiled on its own, where the
+     * Float.float16ToFloat} written out, and the scales and mins are unpacked in the kernel. And the
+     * super-block loop's stride is a parameter, {@code blockStep}, always 1: this method, far too large to inline, is compiled on its own, where the
      * stride is not a constant, so C2 does not unroll the super-block loop (unrolled, it spills) while
      * it still unrolls the sub-block loops.
      */
     static float dotQ8(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums, int blockStep) {
-        if (L == 4) return dotQ8On128(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
         // the mins term (see dotQ8), accumulated beside acc
         IntVector minsShift = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 1).lanewise(VectorOperators.LSHL, 3);
@@ -181,61 +139,19 @@ final class Q4KKernels {
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
             long mn = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
             IntVector m = LongVector.broadcast(LONGS_HALF_L, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
-            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
+            FloatVector dmin = FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2)));
+            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0)).fma(dmin, minAcc);
+            if (TWO) { // 4 lanes hold m0, m4, m1, m5: the same shifts plus 16 give m2, m6, m3, m7
+                IntVector m2 = LongVector.broadcast(LONGS_HALF_L, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift.add(16)).and(minsMask);
+                minAcc = ((FloatVector) m2.mul(IntVector.fromArray(I, minsOrderSums, 8 * b + 4)).convertShape(VectorOperators.I2F, F, 0)).fma(dmin, minAcc);
+            }
         }
         FloatVector v = acc.sub(minAcc); // KernelSpecies.sum, written out (see KernelSpecies)
         if (L >= 16) v = v.add(v.slice(8));
-        v = v.add(v.slice(4));
+        if (L >= 8) v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
-    }
-
-    /**
-     * vec_dot_q4_K_q8_K: sub-blocks 2c (low nibbles of {@code qs[32c ..]}) and 2c + 1 (high nibbles),
-     * each summed as shorts over its 32 weights (4 * 15 * 128 a lane: fits), widened, times its 6-bit
-     * scale; the mins through the activations' sums (bsums32).
-     */
-    static float dotQ8On128(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
-        return dotQ8On128Q4KOrQ5K(w, off, blocks, xq, xd, bsums32, 144, 16, false);
-    }
-
-    /**
-     * The 128-bit integer dot of Q4_K ({@link #dotQ8On128}) and of Q5_K ({@code fifthBit}:
-     * {@link Q5KKernels#dotQ8On128}).
-     */
-    static float dotQ8On128Q4KOrQ5K(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32,
-                                     int blockBytes, int qsOffset, boolean fifthBit) {
-        float sum = 0f, minSum = 0f;
-        for (int b = 0; b < blocks; b++, off += blockBytes) {
-            long sc = scales(w, off + 4);
-            IntVector isum = IntVector.zero(INTS_4);
-            for (int c = 0; c < 4; c++) {
-                long qs = off + qsOffset + 32 * c;
-                int xo = 256 * b + 64 * c;
-                ShortVector lo = ShortVector.zero(SHORTS_8), hi = ShortVector.zero(SHORTS_8);
-                for (int p = 0; p < 32; p += 8) {
-                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qs + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
-                    ShortVector ql = q.and((short) 0x0F), qh = q.lanewise(VectorOperators.LSHR, 4);
-                    if (fifthBit) { // Q5_K: bits 2c and 2c + 1 of qh[p ..], at 16
-                        ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, off + 16 + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0))
-                                .lanewise(VectorOperators.LSHR, 2 * c);
-                        ql = ql.or(h.and((short) 1).lanewise(VectorOperators.LSHL, 4));
-                        qh = qh.or(h.and((short) 2).lanewise(VectorOperators.LSHL, 3));
-                    }
-                    lo = ql.mul(ShortVector.fromArray(SHORTS_8, xq, xo + p)).add(lo);
-                    hi = qh.mul(ShortVector.fromArray(SHORTS_8, xq, xo + 32 + p)).add(hi);
-                }
-                IntVector l = ((IntVector) lo.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, INTS_4, 1));
-                IntVector h = ((IntVector) hi.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, INTS_4, 1));
-                isum = l.mul((int) ((sc >>> (16 * c)) & 0xFF)).add(h.mul((int) ((sc >>> (16 * c + 8)) & 0xFF))).add(isum);
-            }
-            float dx = xd[b];
-            sum += dx * fp16(w, off) * isum.reduceLanes(VectorOperators.ADD);
-            minSum += dx * fp16(w, off + 2) * minsTimesSums(mins(w, off + 4), bsums32, 8 * b);
-        }
-        return sum - minSum;
     }
 
     /** Q4_K / Q5_K: {@code d*sc * q - dmin*m} per sub-block, as dequantize_row_q4_K / q5_K. */

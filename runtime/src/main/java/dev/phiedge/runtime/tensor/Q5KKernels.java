@@ -16,13 +16,14 @@ import static dev.phiedge.runtime.tensor.KernelSpecies.L;
 import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
 import static dev.phiedge.runtime.tensor.KernelSpecies.LONGS_HALF_L;
 import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_2L;
+import static dev.phiedge.runtime.tensor.KernelSpecies.TWO;
 
 /**
  * The vector kernels of Q5_K weights (layout: see {@link Q5KTensor}, ggml's {@code block_q5_K}: 256
  * weights in 176 bytes, Q4_K's scales, mins and nibbles plus a fifth bit a weight in {@code qh}). Its
  * own is the integer kernel {@link #dotQ8} against Q8_K activations ({@link Q8Activations}), ggml's
- * vec_dot_q5_K_q8_K, on 8 and 16 lanes; the float kernel {@link #dot}, the 128-bit integer kernel
- * {@link #dotQ8On128} (4 lanes) and the dequantization ({@link Q4KKernels#dequantize}) are Q4_K's,
+ * vec_dot_q5_K_q8_K, the same code on 4, 8 and 16 lanes; the float kernel {@link #dot} and the
+ * dequantization ({@link Q4KKernels#dequantize}) are Q4_K's,
  * given Q5_K's layout ({@link Q4KKernels} says how). Each equals its scalar ground truth in
  * {@link Q5KTensor} up to float summation order. Widths and rules: {@link KernelSpecies}.
  */
@@ -42,7 +43,6 @@ final class Q5KKernels {
      * its own {@code qh} loads passes C2's NodeCountInliningCutoff and boxes vectors).
      */
     static float dotQ8(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32, int[] minsOrderSums, int blockStep) {
-        if (L == 4) return dotQ8On128(w, off, blocks, xq, xd, bsums32);
         FloatVector acc = FloatVector.zero(F);
         // the mins term (see Q4KKernels.dotQ8), accumulated beside acc
         IntVector minsShift = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 1).lanewise(VectorOperators.LSHL, 3);
@@ -71,22 +71,18 @@ final class Q5KKernels {
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o))), acc);
             long mn = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4)) << 32;
             IntVector m = LongVector.broadcast(LONGS_HALF_L, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift).and(minsMask);
-            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2))), minAcc);
+            FloatVector dmin = FloatVector.broadcast(F, dx * Float.float16ToFloat(w.get(AbstractWeightTensor.LE_SHORT, o + 2)));
+            minAcc = ((FloatVector) m.mul(IntVector.fromArray(I, minsOrderSums, 8 * b)).convertShape(VectorOperators.I2F, F, 0)).fma(dmin, minAcc);
+            if (TWO) { // 4 lanes hold m0, m4, m1, m5: the same shifts plus 16 give m2, m6, m3, m7
+                IntVector m2 = LongVector.broadcast(LONGS_HALF_L, mn).reinterpretAsInts().lanewise(VectorOperators.LSHR, minsShift.add(16)).and(minsMask);
+                minAcc = ((FloatVector) m2.mul(IntVector.fromArray(I, minsOrderSums, 8 * b + 4)).convertShape(VectorOperators.I2F, F, 0)).fma(dmin, minAcc);
+            }
         }
         FloatVector v = acc.sub(minAcc); // KernelSpecies.sum, written out (see KernelSpecies)
         if (L >= 16) v = v.add(v.slice(8));
-        v = v.add(v.slice(4));
+        if (L >= 8) v = v.add(v.slice(4));
         v = v.add(v.slice(2));
         v = v.add(v.slice(1));
         return v.lane(0);
-    }
-
-    /**
-     * vec_dot_q5_K_q8_K: as {@link Q4KKernels#dotQ8On128} with the fifth bit of weight l of sub-block j
-     * at bit j of {@code qh[l]} (4 * 31 * 128 a short lane: fits).
-     */
-    static float dotQ8On128(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums32) {
-        return Q4KKernels.dotQ8On128Q4KOrQ5K(w, off, blocks, xq, xd, bsums32, 176, 48, true);
     }
 }
