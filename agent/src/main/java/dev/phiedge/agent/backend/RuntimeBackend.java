@@ -7,7 +7,7 @@ import dev.phiedge.runtime.generate.LanguageModel;
 import dev.phiedge.runtime.generate.SamplerSettings;
 import dev.phiedge.runtime.generate.Session;
 import dev.phiedge.runtime.model.ContextOverflowException;
-import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.matmul.KernelPlan;
 import org.tinylog.Logger;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import dev.phiedge.runtime.gguf.GgufTensorInfo;
 import dev.phiedge.runtime.model.DecoderModel;
 import dev.phiedge.runtime.model.InferenceState;
 import dev.phiedge.runtime.model.ModelConfig;
-import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.matmul.KernelPlan;
 import dev.phiedge.runtime.plan.KernelPlanner;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -3,7 +3,7 @@ package dev.phiedge.runtime.generate;
 import dev.phiedge.runtime.gguf.GgufFile;
 import dev.phiedge.runtime.model.DecoderModel;
 import dev.phiedge.runtime.model.ModelConfig;
-import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.matmul.KernelPlan;
 import dev.phiedge.runtime.plan.KernelPlanner;
 import dev.phiedge.runtime.tokenizer.ChatTemplate;
 import dev.phiedge.runtime.tokenizer.Tokenizer;

@@ -1,6 +1,5 @@
 package dev.phiedge.runtime.matmul;
 
-import dev.phiedge.runtime.plan.KernelPlan;
 import dev.phiedge.runtime.tensor.KernelSpecies;
 import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.WeightTensor;

@@ -5,7 +5,7 @@ import dev.phiedge.runtime.gguf.GgufFormatException;
 import dev.phiedge.runtime.gguf.GgufTensorInfo;
 import dev.phiedge.runtime.matmul.MatMul;
 import dev.phiedge.runtime.matmul.ThreadedMatVec;
-import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.matmul.KernelPlan;
 import dev.phiedge.runtime.plan.KernelPlanner;
 import dev.phiedge.runtime.tensor.WeightTensor;
 

@@ -1,10 +1,10 @@
 package dev.phiedge.runtime.plan;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.plan.KernelPlan.Choice;
-import dev.phiedge.runtime.plan.KernelPlan.Group;
-import dev.phiedge.runtime.plan.KernelPlan.Kernel;
-import dev.phiedge.runtime.plan.KernelPlan.Source;
+import dev.phiedge.runtime.matmul.KernelPlan.Choice;
+import dev.phiedge.runtime.matmul.KernelPlan.Group;
+import dev.phiedge.runtime.matmul.KernelPlan.Kernel;
+import dev.phiedge.runtime.matmul.KernelPlan.Source;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,10 +1,11 @@
 package dev.phiedge.runtime.plan;
 
 import dev.phiedge.runtime.matmul.ThreadedMatVec;
-import dev.phiedge.runtime.plan.KernelPlan.Choice;
-import dev.phiedge.runtime.plan.KernelPlan.Group;
-import dev.phiedge.runtime.plan.KernelPlan.Kernel;
-import dev.phiedge.runtime.plan.KernelPlan.Source;
+import dev.phiedge.runtime.matmul.KernelPlan;
+import dev.phiedge.runtime.matmul.KernelPlan.Choice;
+import dev.phiedge.runtime.matmul.KernelPlan.Group;
+import dev.phiedge.runtime.matmul.KernelPlan.Kernel;
+import dev.phiedge.runtime.matmul.KernelPlan.Source;
 import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.WeightTensor;
 
@@ -53,8 +54,8 @@ public final class KernelPlanner {
         }
     }
 
-    /** A kernel must be this much faster than the built-in rule's to replace it. */
-    static final double MARGIN = 0.03;
+    /** {@link KernelPlan#MARGIN}. */
+    static final double MARGIN = KernelPlan.MARGIN;
     /** Bytes of a group's matrices a measured round reads at most (at least one whole matrix). */
     static final long MEASURE_BYTES = 64L << 20;
     private static final int MIN_ROUNDS = 3;

@@ -72,6 +72,7 @@ abstract class AbstractWeightTensor implements WeightTensor {
     }
 
     /** The scalar kernel: slow, simple, and the reference the fast kernel is tested against. */
+    @Override
     public final float dotScalar(int row, float[] x, int xOffset) {
         Objects.checkIndex(row, rows);
         Objects.checkFromIndexSize(xOffset, cols, x.length);

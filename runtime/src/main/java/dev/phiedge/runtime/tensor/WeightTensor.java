@@ -33,6 +33,9 @@ public interface WeightTensor {
     /** {@code sum_k w[row][k] * x[xOffset + k]} for {@code k} in {@code [0, cols)}. */
     float dot(int row, float[] x, int xOffset);
 
+    /** The same dot with the scalar kernel: slow, simple, the ground truth the fast kernels are held to. */
+    float dotScalar(int row, float[] x, int xOffset);
+
     /** Writes the {@code cols} weights of {@code row} as floats to {@code out[outOffset ...]}. */
     void dequantizeRow(int row, float[] out, int outOffset);
 

@@ -1,11 +1,10 @@
 package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.plan.KernelPlan.Choice;
-import dev.phiedge.runtime.plan.KernelPlan.Group;
-import dev.phiedge.runtime.plan.KernelPlan.Kernel;
-import dev.phiedge.runtime.plan.KernelPlan.Source;
-import dev.phiedge.runtime.plan.KernelPlan;
+import dev.phiedge.runtime.matmul.KernelPlan.Choice;
+import dev.phiedge.runtime.matmul.KernelPlan.Group;
+import dev.phiedge.runtime.matmul.KernelPlan.Kernel;
+import dev.phiedge.runtime.matmul.KernelPlan.Source;
 import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
 import dev.phiedge.runtime.tensor.Q8Activations;
 import dev.phiedge.runtime.tensor.WeightTensor;

@@ -2,10 +2,11 @@ package dev.phiedge.runtime.plan;
 
 import dev.phiedge.runtime.gguf.GgmlType;
 import dev.phiedge.runtime.matmul.ThreadedMatVec;
-import dev.phiedge.runtime.plan.KernelPlan.Choice;
-import dev.phiedge.runtime.plan.KernelPlan.Group;
-import dev.phiedge.runtime.plan.KernelPlan.Kernel;
-import dev.phiedge.runtime.plan.KernelPlan.Source;
+import dev.phiedge.runtime.matmul.KernelPlan;
+import dev.phiedge.runtime.matmul.KernelPlan.Choice;
+import dev.phiedge.runtime.matmul.KernelPlan.Group;
+import dev.phiedge.runtime.matmul.KernelPlan.Kernel;
+import dev.phiedge.runtime.matmul.KernelPlan.Source;
 import dev.phiedge.runtime.plan.KernelPlanner.Mode;
 import dev.phiedge.runtime.tensor.FloatKernelsMatchScalarTest;
 import dev.phiedge.runtime.tensor.WeightTensor;

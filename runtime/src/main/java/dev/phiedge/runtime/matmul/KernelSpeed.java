@@ -1,10 +1,15 @@
-package dev.phiedge.runtime.tensor;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
-import dev.phiedge.runtime.matmul.ThreadedMatVec;
+import dev.phiedge.runtime.tensor.KernelSpecies;
+import dev.phiedge.runtime.tensor.Q8Activations;
+import dev.phiedge.runtime.tensor.Quantizer;
+import dev.phiedge.runtime.tensor.WeightTensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -17,9 +22,10 @@ import java.util.Random;
  * with activations quantized once per product as decoding does ({@link Q8Activations}, quantization
  * time included). Row length matters: try {@code 3072 8192} (ffn_down) and {@code 8192 3072}.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp runtime/target/classes dev.phiedge.runtime.tensor.KernelSpeed [rows cols types...]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp runtime/target/classes dev.phiedge.runtime.matmul.KernelSpeed [rows cols types...]</pre>
  */
 public final class KernelSpeed {
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final long WORKING_SET = Long.getLong("workingSetMiB", 640) << 20;
 
     public static void main(String[] args) {
@@ -39,7 +45,7 @@ public final class KernelSpeed {
                 WeightTensor[] ts = copies(arena, type, rows, cols, rnd);
                 double bytes = (double) ts[0].data().byteSize() * ts.length;
                 double scalar = gbps(bytes / ts.length, 1, () -> {
-                    AbstractWeightTensor t = (AbstractWeightTensor) ts[0];
+                    WeightTensor t = ts[0];
                     for (int r = 0; r < rows; r++) out[r] = t.dotScalar(r, x, 0);
                 });
                 double one = gbps(bytes, 5, () -> { for (WeightTensor t : ts) t.matVec(x, 0, out, 0); });
@@ -99,7 +105,7 @@ public final class KernelSpeed {
         if (type.blockSize() == 256) { // sane fp16 scales for the K-quants
             int[] at = type == GgmlType.Q6_K ? new int[] {208} : new int[] {0, 2};
             for (long o = 0; o < size; o += type.blockBytes()) {
-                for (int a : at) first.set(AbstractWeightTensor.LE_SHORT, o + a, Float.floatToFloat16(rnd.nextFloat() * 0.001f));
+                for (int a : at) first.set(LE_SHORT, o + a, Float.floatToFloat16(rnd.nextFloat() * 0.001f));
             }
         }
         int n = (int) Math.max(2, (WORKING_SET + size - 1) / size);

@@ -1,4 +1,4 @@
-package dev.phiedge.runtime.plan;
+package dev.phiedge.runtime.matmul;
 
 import dev.phiedge.runtime.gguf.GgmlType;
 import dev.phiedge.runtime.tensor.Q8Activations;
@@ -17,10 +17,13 @@ import java.util.stream.Collectors;
  * Groups the plan does not list, and types without an integer kernel, follow the tensor's own rule
  * ({@link WeightTensor#prefersQuantizedActivations()}).
  *
- * <p>A plan is immutable; {@link KernelPlanner} makes one by measuring both kernels on the model's own
- * matrices, or by reading an earlier measurement on the same kind of machine.
+ * <p>A plan is immutable; the planner (package {@code plan}) makes one by measuring the kernels on the
+ * model's own matrices, or by reading an earlier measurement on the same kind of machine.
  */
 public final class KernelPlan {
+
+    /** A kernel must be this much faster than the built-in rule's to replace it: noise does not flip a tie. */
+    public static final double MARGIN = 0.03;
 
     /** The ways to compute a decode product. */
     public enum Kernel {
@@ -89,8 +92,8 @@ public final class KernelPlan {
                 if (!figures.isEmpty()) figures.append(", ");
                 figures.append(String.format(java.util.Locale.ROOT, "%s %.1f GB/s", k.label(), gbps(k)));
             }
-            String why = kernel == rule && bestOther(rule) <= gbps(rule) * (1 + KernelPlanner.MARGIN) && bestOther(rule) > gbps(rule)
-                    ? "within " + Math.round(KernelPlanner.MARGIN * 100) + "%: the built-in rule's" : "fastest";
+            String why = kernel == rule && bestOther(rule) <= gbps(rule) * (1 + MARGIN) && bestOther(rule) > gbps(rule)
+                    ? "within " + Math.round(MARGIN * 100) + "%: the built-in rule's" : "fastest";
             return group + ": " + kernel.label() + " (" + figures + ": " + why + "; "
                     + (source == Source.CACHED ? "cached, measured " + measuredOn : "measured now") + ")";
         }
@@ -143,7 +146,8 @@ public final class KernelPlan {
         return choices.values().stream().sorted(Comparator.comparing(Choice::group)).toList();
     }
 
-    static Kernel ruleOf(WeightTensor w) {
+    /** The built-in rule's kernel for {@code w} ({@link WeightTensor#prefersQuantizedActivations()}). */
+    public static Kernel ruleOf(WeightTensor w) {
         return w.prefersQuantizedActivations() ? Kernel.INTEGER : Kernel.FLOAT;
     }
 
