@@ -32,7 +32,7 @@ import java.util.TreeMap;
  * (each call's time stops improving), then in turn, one round each, over up to
  * {@link #MEASURE_BYTES} of the group's matrices (so the weights stream from memory on most machines,
  * as in decoding), on the model's thread team, until {@link #budgetNanos} has passed; each kernel's
- * best round counts. A kernel must be more than {@link #MARGIN} faster to replace the tensor's
+ * best round counts. A kernel must be more than {@link KernelPlan#MARGIN} faster to replace the tensor's
  * built-in rule, so noise does not flip a tie.
  *
  * <p>Modes ({@code -Dphiedge.kernels}): {@code measure} (the default: cached, else measured),
@@ -54,8 +54,6 @@ public final class KernelPlanner {
         }
     }
 
-    /** {@link KernelPlan#MARGIN}. */
-    static final double MARGIN = KernelPlan.MARGIN;
     /** Bytes of a group's matrices a measured round reads at most (at least one whole matrix). */
     static final long MEASURE_BYTES = 64L << 20;
     private static final int MIN_ROUNDS = 3;
@@ -162,7 +160,7 @@ public final class KernelPlanner {
         return k;
     }
 
-    /** Every candidate kernel on the group's matrices; the fastest by more than {@link #MARGIN}, else the rule's. */
+    /** Every candidate kernel on the group's matrices; the fastest by more than {@link KernelPlan#MARGIN}, else the rule's. */
     Choice measure(Group g, List<WeightTensor> group, ThreadedMatVec team, Kernel rule) {
         List<WeightTensor> set = new ArrayList<>();
         long bytes = 0;
@@ -196,7 +194,7 @@ public final class KernelPlanner {
     }
 
     /**
-     * The fastest kernel where it beats the rule's by more than {@link #MARGIN}; else the rule's.
+     * The fastest kernel where it beats the rule's by more than {@link KernelPlan#MARGIN}; else the rule's.
      * A figure of 0 means not measured (not a candidate).
      */
     static Choice choose(Group g, Kernel rule, double integerGbps, double floatGbps, double integerBytesGbps, Source source, String date) {
@@ -205,7 +203,7 @@ public final class KernelPlanner {
         for (Kernel k : Kernel.values()) {
             if (figures.gbps(k) > figures.gbps(fastest)) fastest = k;
         }
-        Kernel k = figures.gbps(fastest) > figures.gbps(rule) * (1 + MARGIN) ? fastest : rule;
+        Kernel k = figures.gbps(fastest) > figures.gbps(rule) * (1 + KernelPlan.MARGIN) ? fastest : rule;
         return new Choice(g, k, source, rule, integerGbps, floatGbps, integerBytesGbps, date);
     }
 
