@@ -64,8 +64,7 @@ public final class KernelSelfTest {
         if (!KernelSpecies.ENABLED) return "scalar";
         boolean on128 = switch (type) {
             case Q8_0, Q4_0 -> KernelSpecies.L <= 8;
-            case Q6_K -> KernelSpecies.L == 4;
-            default -> false; // Q4_K and Q5_K: dotQ8 at every width
+            default -> false; // the K-quants: dotQ8 at every width
         };
         return on128 ? "dotQ8On128" : "dotQ8";
     }

@@ -2,8 +2,6 @@ package dev.phiedge.runtime.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -38,11 +36,11 @@ import java.nio.ByteOrder;
  * ({@link #TWO}): a conversion with a part number other than 0 is not intrinsified unless the part is a
  * parse-time constant, and boxes vectors otherwise. {@code L == 4} is a static final constant, so the
  * 8/16-lane paths compile as if it were not there. Other lane counts leave {@link #ENABLED} false, and
- * the tensors use their scalar kernels. Q4_K's and Q5_K's integer kernels ({@code dotQ8}) are one
- * code for 4, 8 and 16 lanes. Q8_0's and Q4_0's {@code dotQ8On128} (4 and 8 lanes, 8 quants a load)
- * is {@code dotQ8}'s arithmetic written with the same species; at 16 lanes {@code dotQ8} takes two
- * blocks an iteration, and at 8 lanes the loads are written out, each the faster form there. Q6_K's
- * 4-lane kernel is still a formulation of its own ({@link #BYTES_8}, {@link #SHORTS_8}).
+ * the tensors use their scalar kernels. The K-quants' integer kernels ({@code dotQ8}: Q4_K, Q5_K,
+ * Q6_K) are one code for 4, 8 and 16 lanes. Q8_0's and Q4_0's {@code dotQ8On128} (4 and 8 lanes, 8
+ * quants a load) is {@code dotQ8}'s arithmetic written with the same species; at 16 lanes
+ * {@code dotQ8} takes two blocks an iteration, and at 8 lanes the loads are written out, each the
+ * faster form there.
  *
  * <p>Rules for every kernel (how to measure a change: docs/kernels.md; the measurements behind them:
  * docs/performance.md):
@@ -101,15 +99,6 @@ public final class KernelSpecies {
     static final VectorSpecies<Long> LONGS_HALF_L = VectorSpecies.of(long.class, I.vectorShape());
     /** 16 activation quants as bytes: one 128-bit load, widened to {@link #SHORTS_N} (dotQ8Bytes). */
     static final VectorSpecies<Byte> BYTES_16 = ByteVector.SPECIES_128;
-
-    // ---- 128-bit vectors (the dotQ8On128 kernels)
-
-    /** 8 bytes: one 64-bit load of quants. */
-    static final VectorSpecies<Byte> BYTES_8 = ByteVector.SPECIES_64;
-    /** 8 shorts: {@link #BYTES_8} widened, times 8 activation quants. */
-    static final VectorSpecies<Short> SHORTS_8 = ShortVector.SPECIES_128;
-    /** 4 ints: the K-quants' 128-bit integer sums ({@link #SHORTS_8} widened as parts 0 and 1). */
-    static final VectorSpecies<Integer> INTS_4 = IntVector.SPECIES_128;
 
     // ---- which kernels exist here
 

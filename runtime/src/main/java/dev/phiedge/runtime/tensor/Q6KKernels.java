@@ -9,17 +9,13 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_2L;
-import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_8;
 import static dev.phiedge.runtime.tensor.KernelSpecies.BYTES_N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.F;
 import static dev.phiedge.runtime.tensor.KernelSpecies.I;
-import static dev.phiedge.runtime.tensor.KernelSpecies.INTS_4;
 import static dev.phiedge.runtime.tensor.KernelSpecies.L;
 import static dev.phiedge.runtime.tensor.KernelSpecies.LE;
 import static dev.phiedge.runtime.tensor.KernelSpecies.N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_2L;
-import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_8;
-import static dev.phiedge.runtime.tensor.KernelSpecies.SHORTS_N;
 import static dev.phiedge.runtime.tensor.KernelSpecies.TWO;
 import static dev.phiedge.runtime.tensor.KernelSpecies.bytes;
 import static dev.phiedge.runtime.tensor.KernelSpecies.fp16;
@@ -33,14 +29,12 @@ import static dev.phiedge.runtime.tensor.KernelSpecies.toFloatHi;
  * {@code d}). Each takes one row from byte {@code off} of {@code w}, its {@code blocks} super-blocks:
  * <ul>
  *   <li>{@link #dot}: against float activations (not used on 4 lanes: {@link Q6KTensor#dotRow}).</li>
- *   <li>{@link #dotQ8}: against Q8_K activations ({@link Q8Activations}), ggml's vec_dot_q6_K_q8_K: on
- *       16 lanes a super-block at a time by {@link #dotQ8SuperBlock}, on 8 lanes by
- *       {@link #dotQ8On8Lanes}, on 4 lanes by {@link #dotQ8On128}.</li>
- *   <li>{@link #dotQ8On128}: the integer dot on 128-bit vectors.</li>
+ *   <li>{@link #dotQ8}: against Q8_K activations ({@link Q8Activations}), ggml's vec_dot_q6_K_q8_K, a
+ *       super-block at a time by {@link #dotQ8SuperBlock}: the same code on 4, 8 and 16 lanes.</li>
  *   <li>{@link #dequantize}: the row as floats, with the scalar kernel's arithmetic (no FMA).</li>
  * </ul>
- * The 16-lane integer kernel works a full register at a time: it unpacks the quants as bytes (nibbles
- * and high bits shifted on int lanes, which x86 shifts by an immediate, then masked), then widens them.
+ * The integer kernel works a full register at a time: it unpacks the quants as bytes (nibbles and high
+ * bits shifted on int lanes, which x86 shifts by an immediate, then masked), then widens them.
  * Decoding takes the integer kernel only where C2 unrolls its loops
  * ({@link KernelSpecies#LOOPS_UNROLLED}). Each kernel equals its scalar ground truth in
  * {@link Q6KTensor} up to float summation order, and the dequantization bit for bit. Widths and rules:
@@ -93,15 +87,15 @@ final class Q6KKernels {
     /**
      * vec_dot_q6_K_q8_K: quants 0..63 times x, in integers per 16 weights times their int8 scale,
      * minus {@code 32 * sum_i sc_i * bsum_i}; scaled by {@code d_x * d} per super-block
-     * ({@link #dotQ8SuperBlock}). A chunk of 2L = 32 weights spans two scale groups: int lanes 0-7
-     * (weights 0-15) take the first scale, lanes 8-15 the second. Both come from one broadcast int of
-     * four scale bytes, shifted left per lane and back by 24 (sign-extending the byte): two broadcasts
-     * per 128 weights, not a broadcast and a scalar load per byte. No VectorMask constant blends: they
-     * allocate in some compilations. 8 lanes take {@link #dotQ8On8Lanes}.
+     * ({@link #dotQ8SuperBlock}). A chunk of 2L weights takes its scales from one broadcast int of four
+     * scale bytes, shifted left per lane and back by 24 (sign-extending the byte): on 16 lanes the chunk
+     * (32 weights) spans two scale groups, int lanes 0-7 (weights 0-15) taking the first scale and lanes
+     * 8-15 the second; on 8 and 4 lanes (16 and 8 weights) every lane takes the first. Two broadcasts per
+     * 128 weights, not a broadcast and a scalar load per byte. No VectorMask constant blends: they
+     * allocate in some compilations. The same code on 8 and 4 lanes replaced kernels of their own there,
+     * which it outruns (docs/performance.md, 2026-12-06).
      */
     static float dotQ8(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
-        if (L == 4) return dotQ8On128(w, off, blocks, xq, xd, bsums);
-        if (L == 8) return dotQ8On8Lanes(w, off, blocks, xq, xd, bsums);
         float sum = 0f;
         for (int b = 0; b < blocks; b++) {
             long o = off + 210L * b;
@@ -117,7 +111,7 @@ final class Q6KKernels {
      * boxes its vectors in some compilations.
      */
     private static int dotQ8SuperBlock(MemorySegment w, long o, short[] xq, int xo0, int[] bsums, int bs) {
-        // -1 in int lanes 8-15, 0 in 0-7: selects a chunk's second scale
+        // -1 in int lanes 8-15 (16 lanes only), 0 in 0-7: selects a chunk's second scale
         IntVector upper = IntVector.zero(I).addIndex(1).lanewise(VectorOperators.LSHR, 3).neg();
         IntVector shiftEven = IntVector.broadcast(I, 24).sub(upper.and(8)), shiftOdd = shiftEven.sub(16); // 24 | 16, 8 | 0
         IntVector isum = IntVector.zero(I);
@@ -151,95 +145,14 @@ final class Q6KKernels {
                         .add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(s3)).add(isum);
             }
         }
-        // the 32 offset: sum_i sc_i * bsum_i, 16 scales a load
-        IntVector corr = ((IntVector) ByteVector.fromMemorySegment(BYTES_N, w, o + 192, LE).convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, bs));
+        // the 32 offset: sum_i sc_i * bsum_i, N scales a load (on 4 lanes in two parts)
+        IntVector corr = IntVector.zero(I);
+        for (int i = 0; i < 16; i += N) {
+            ByteVector scales = ByteVector.fromMemorySegment(BYTES_N, w, o + 192 + i, LE);
+            corr = ((IntVector) scales.convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, bs + i)).add(corr);
+            if (TWO) corr = ((IntVector) scales.convertShape(VectorOperators.B2I, I, 1)).mul(IntVector.fromArray(I, bsums, bs + i + L)).add(corr);
+        }
         return isum.sub(corr.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
-     * {@link #dotQ8} on 8 lanes, in chunks of N = 8 weights (never straddling a 16-weight scale group).
-     * The wide form of dotQ8, on 8 lanes, left vector conversions un-intrinsified (allocating) in some
-     * compilations (DecodeKernelAllocationTest with -XX:MaxVectorSize=32); this form does not.
-     */
-    private static float dotQ8On8Lanes(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
-        FloatVector acc = FloatVector.zero(F);
-        FloatVector corrAcc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++, off += 210) {
-            IntVector isum = IntVector.zero(I);
-            for (int g = 0; g < 4; g++) {
-                int n = g >> 1;
-                int part = g & 1;
-                long ql = off + 64 * n + 32 * part;
-                long qh = off + 128 + 32 * n;
-                long sc = off + 192 + 8 * n + 2 * part;
-                int xg = 256 * b + 128 * n + 32 * part;
-                for (int p = 0; p < 32; p += N) { // weights l (low nibble, qh bits 2part..) and l + 64 (high, bits 2part+4..)
-                    ShortVector q = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, ql + p, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0));
-                    ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BYTES_N, w, qh + p, LE).convertShape(VectorOperators.B2S, SHORTS_N, 0)).lanewise(VectorOperators.LSHR, 2 * part);
-                    ShortVector qa = q.and((short) 0x0F).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4));
-                    ShortVector qb = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(h.and((short) 0x30));
-                    long is = sc + p / 16; // N (8 or 16) weights never straddle a 16-weight scale group
-                    isum = ((IntVector) (qa.mul(ShortVector.fromArray(SHORTS_N, xq, xg + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is))
-                            .add(((IntVector) (qb.mul(ShortVector.fromArray(SHORTS_N, xq, xg + 64 + p))).convertShape(VectorOperators.S2I, I, 0)).mul(w.get(AbstractWeightTensor.BYTE, is + 4)))
-                            .add(isum);
-                }
-            }
-            float dd = xd[b] * fp16(w, off + 208);
-            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, dd), acc);
-            // the 32 offset: sum_i sc_i * bsum_i, N scales a load
-            IntVector corr = IntVector.zero(I);
-            for (int i = 0; i < 16; i += N) {
-                ByteVector scs = ByteVector.fromMemorySegment(BYTES_N, w, off + 192 + i, LE);
-                corr = corr.add(((IntVector) scs.convertShape(VectorOperators.B2I, I, 0)).mul(IntVector.fromArray(I, bsums, 16 * b + i)));
-            }
-            corrAcc = ((FloatVector) corr.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, 32 * dd), corrAcc);
-        }
-        FloatVector v = acc.sub(corrAcc); // KernelSpecies.sum, written out (see KernelSpecies)
-        if (L >= 16) v = v.add(v.slice(8));
-        v = v.add(v.slice(4));
-        v = v.add(v.slice(2));
-        v = v.add(v.slice(1));
-        return v.lane(0);
-    }
-
-    /**
-     * vec_dot_q6_K_q8_K: group g = 2n + part covers {@code ql[64n + 32part ..]} (weights l, low nibble,
-     * {@code qh} bits 2part..2part+1, and l + 64, high nibble, bits 2part+4..), 16 weights a scale;
-     * quants 0..63 times x summed exactly (two products a short lane: 2 * 63 * 128 fits), minus
-     * {@code 32 * sum_i sc_i * bsum_i}, times {@code d_x * d}.
-     */
-    static float dotQ8On128(MemorySegment w, long off, int blocks, short[] xq, float[] xd, int[] bsums) {
-        float sum = 0f;
-        for (int b = 0; b < blocks; b++, off += 210) {
-            IntVector isum = IntVector.zero(INTS_4);
-            for (int g = 0; g < 4; g++) {
-                int n = g >> 1, part = g & 1, shift = 2 * part;
-                long ql = off + 64 * n + 32 * part;
-                long qh = off + 128 + 32 * n;
-                long sc = off + 192 + 8 * n + 2 * part;
-                int xg = 256 * b + 128 * n + 32 * part;
-                for (int p = 0; p < 32; p += 16) { // 16 weights: one scale each for l and l + 64
-                    ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, ql + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
-                    ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, ql + p + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0);
-                    ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qh + p, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0))
-                            .lanewise(VectorOperators.LSHR, shift);
-                    ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(BYTES_8, w, qh + p + 8, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_8, 0))
-                            .lanewise(VectorOperators.LSHR, shift);
-                    ShortVector a = q0.and((short) 0x0F).or(h0.and((short) 3).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + p))
-                            .add(q1.and((short) 0x0F).or(h1.and((short) 3).lanewise(VectorOperators.LSHL, 4)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + p + 8)));
-                    ShortVector c = q0.lanewise(VectorOperators.LSHR, 4).or(h0.and((short) 0x30)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + 64 + p))
-                            .add(q1.lanewise(VectorOperators.LSHR, 4).or(h1.and((short) 0x30)).mul(ShortVector.fromArray(SHORTS_8, xq, xg + 64 + p + 8)));
-                    IntVector ia = ((IntVector) a.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) a.convertShape(VectorOperators.S2I, INTS_4, 1));
-                    IntVector ic = ((IntVector) c.convertShape(VectorOperators.S2I, INTS_4, 0)).add((IntVector) c.convertShape(VectorOperators.S2I, INTS_4, 1));
-                    long is = sc + p / 16;
-                    isum = ia.mul(w.get(AbstractWeightTensor.BYTE, is)).add(ic.mul(w.get(AbstractWeightTensor.BYTE, is + 4))).add(isum);
-                }
-            }
-            int corr = 0; // the quants' offset of 32: sum_i sc_i * bsum_i
-            for (int i = 0; i < 16; i++) corr += w.get(AbstractWeightTensor.BYTE, off + 192 + i) * bsums[16 * b + i];
-            sum += xd[b] * fp16(w, off + 208) * (isum.reduceLanes(VectorOperators.ADD) - 32 * corr);
-        }
-        return sum;
     }
 
     /** Q6_K: {@code (d*sc) * (q - 32)}, as dequantize_row_q6_K; half n, then ql[0..31] and ql[32..63]. */

@@ -66,7 +66,8 @@ class SelftestCommandTest {
         assertTrue(out.contains("Species[float, 4, S_128_BIT]") && out.contains("4 float lanes, 128 bits; MaxVectorSize=16"), out);
         assertTrue(out.contains("kernels: the Vector API kernels at 4 lanes (integer kernels: 128-bit for all types)"), out);
         assertAllOk(out);
-        assertTrue(out.lines().anyMatch(l -> l.startsWith("Q6_K ") && l.contains("vector + dotQ8On128")), out);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("Q8_0 ") && l.contains("vector + dotQ8On128")), out);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("Q6_K ") && l.contains("vector + dotQ8 ")), out);
         assertTrue(out.lines().anyMatch(l -> l.startsWith("Q4_K ") && l.contains("vector + dotQ8 ")), out);
     }
 
