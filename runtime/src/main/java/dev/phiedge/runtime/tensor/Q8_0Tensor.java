@@ -43,10 +43,14 @@ public final class Q8_0Tensor extends AbstractWeightTensor {
         return Q8_0Kernels.dotQ8Bytes(data, off, blocks, xq, xd);
     }
 
-    /** On 4 lanes its float kernel boxes vectors (see {@link WeightTensor#floatDecodeKernelBoxes}). */
+    /**
+     * On 4 lanes its float kernel boxes vectors in every JVM run, on 8 lanes in some (the tensor tests
+     * at {@code -XX:MaxVectorSize=32}, after the other tensor tests' compilations: 160 bytes a block); see
+     * {@link WeightTensor#floatDecodeKernelBoxes}.
+     */
     @Override
     public boolean floatDecodeKernelBoxes() {
-        return KernelSpecies.L == 4;
+        return KernelSpecies.ENABLED && KernelSpecies.L <= 8;
     }
 
     /** See {@link AbstractWeightTensor#QUANTIZED_FROM_COLS}. */

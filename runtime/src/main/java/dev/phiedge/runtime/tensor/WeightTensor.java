@@ -93,7 +93,8 @@ public interface WeightTensor {
      * Whether this type's float decode kernel boxes vectors at this JVM's vector width, so that a
      * kernel plan must not choose it (the built-in rule never does): true for Q4_0, Q8_0, Q4_K and
      * Q5_K on 4 float lanes (128-bit vectors, as on ARM NEON), where DecodeKernelAllocationTest found
-     * them allocating on every row, and for Q4_0 at every width (on 16 lanes in some JVM runs).
+     * them allocating on every row, for Q8_0 on 8 lanes (in some JVM runs) and for Q4_0 at every width
+     * (on 16 lanes in some JVM runs).
      */
     default boolean floatDecodeKernelBoxes() {
         return false;
