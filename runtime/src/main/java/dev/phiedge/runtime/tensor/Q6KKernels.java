@@ -105,7 +105,7 @@ final class Q6KKernels {
     }
 
     /**
-     * One Q6_K super-block of {@link #dotQ8} on 16 lanes, as an exact int: {@code sum_i sc_i * (q . x)_i
+     * One Q6_K super-block of {@link #dotQ8}, as an exact int: {@code sum_i sc_i * (q . x)_i
      * - 32 * sum_i sc_i * bsum_i}. A method of its own that takes and returns scalars, so that no vector
      * crosses a call whether C2 inlines it or not: the whole kernel in one method, the largest of these,
      * boxes its vectors in some compilations.
